@@ -1,0 +1,15 @@
+package org.blipjava.image;
+
+/**
+ * An image cannot be used: the file is missing, not an image of a supported format, corrupt,
+ * or larger than the configured pixel limit. The message names the source and what to do.
+ */
+public class ImageException extends RuntimeException {
+    public ImageException(String message) {
+        super(message);
+    }
+
+    public ImageException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}
