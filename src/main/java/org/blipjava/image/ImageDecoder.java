@@ -46,6 +46,9 @@ public final class ImageDecoder {
     /** The default limit: Pillow's DecompressionBombError threshold. */
     public static final long DEFAULT_MAX_PIXELS = 2 * PILLOW_MAX_IMAGE_PIXELS;
 
+    /** Encoded files are held in one array while decoding. */
+    private static final long MAX_FILE_BYTES = Integer.MAX_VALUE - 16;
+
     private static final Set<String> FORMATS = Set.of("png", "jpeg", "gif", "bmp", "webp");
     private static final String SUPPORTED = "PNG, JPEG, GIF, BMP or WebP";
     private static final ImageDecoder DEFAULT = new ImageDecoder(DEFAULT_MAX_PIXELS);
@@ -81,6 +84,11 @@ public final class ImageDecoder {
         }
         byte[] bytes;
         try {
+            long size = Files.size(file);
+            if (size > MAX_FILE_BYTES) {
+                throw new ImageException(file + ": " + size + " bytes is too large for an image file (limit "
+                        + MAX_FILE_BYTES + ")");
+            }
             bytes = Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
             throw new ImageException(file + ": no such image file");
