@@ -263,6 +263,9 @@ public final class PytorchCheckpoint implements AutoCloseable {
                     if (!(p instanceof List<?> kv) || kv.size() != 2) {
                         throw fail("OrderedDict is built from " + Unpickler.describe(p) + ", not a key-value pair");
                     }
+                    if (!(kv.get(0) instanceof String) && !(kv.get(0) instanceof Long)) {
+                        throw fail("OrderedDict key " + Unpickler.describe(kv.get(0)) + " is not a string or integer");
+                    }
                     m.put(kv.get(0), kv.get(1));
                 }
             }
@@ -277,6 +280,9 @@ public final class PytorchCheckpoint implements AutoCloseable {
             }
             if (!(t.get(1) instanceof StorageType type)) {
                 throw fail("persistent id names storage type " + Unpickler.describe(t.get(1)));
+            }
+            if (!(t.get(2) instanceof String) && !(t.get(2) instanceof Long)) {
+                throw fail("persistent id has storage key " + Unpickler.describe(t.get(2)));
             }
             String key = String.valueOf(t.get(2));
             long numel = asLong(t.get(4), "storage numel");
