@@ -277,4 +277,19 @@ class PytorchCheckpointTest {
         assertThatThrownBy(() -> PytorchCheckpoint.open(text))
                 .isInstanceOf(CheckpointException.class).hasMessageContaining("notes.bin");
     }
+
+    @Test
+    void readsZip64ArchivesWithAlignedStoredEntries() throws Exception {
+        Map<String, byte[]> entries = new LinkedHashMap<>();
+        entries.put("archive/data.pkl", mixedDtypePickle());
+        mixedDtypeStorages().forEach((k, v) -> entries.put("archive/data/" + k, v));
+        entries.put("archive/version", "3\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        Path f = TorchFiles.writeZip64(tmp.resolve("zip64.bin"), entries);
+        try (PytorchCheckpoint ck = PytorchCheckpoint.open(f)) {
+            assertMixedDtypes(ck);
+            // Stored entries are views into the mapping: 64-byte aligned like the file's data.
+            assertThat(ck.get("w32").bytes().isNative()).isTrue();
+            assertThat(ck.get("w32").bytes().address() % 64).isZero();
+        }
+    }
 }

@@ -193,4 +193,47 @@ final class TorchFiles {
         Files.write(file, out.toByteArray());
         return file;
     }
+
+    /**
+     * Writes stored entries as a zip whose central directory uses every zip64 field (sizes and
+     * offsets saturated in the fixed headers, real values in zip64 extras and end records), as
+     * writers do for files over 4 GiB. Local headers are padded so each entry's data is
+     * 64-byte aligned, as torch.save does.
+     */
+    static Path writeZip64(Path file, Map<String, byte[]> entries) throws IOException {
+        ByteBuffer out = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
+        Map<String, long[]> where = new LinkedHashMap<>(); // name -> {offset, size, crc}
+        for (Map.Entry<String, byte[]> e : entries.entrySet()) {
+            byte[] name = e.getKey().getBytes(StandardCharsets.UTF_8);
+            CRC32 crc = new CRC32();
+            crc.update(e.getValue());
+            long offset = out.position();
+            int pad = (int) ((64 - (offset + 30 + name.length + 4) % 64) % 64);
+            out.putInt(0x04034b50).putShort((short) 45).putShort((short) 0).putShort((short) 0).putInt(0)
+                    .putInt((int) crc.getValue()).putInt(e.getValue().length).putInt(e.getValue().length)
+                    .putShort((short) name.length).putShort((short) (4 + pad)).put(name)
+                    .putShort((short) 0x4646).putShort((short) pad).put(new byte[pad]).put(e.getValue());
+            where.put(e.getKey(), new long[] {offset, e.getValue().length, crc.getValue()});
+        }
+        long cdStart = out.position();
+        for (Map.Entry<String, long[]> e : where.entrySet()) {
+            byte[] name = e.getKey().getBytes(StandardCharsets.UTF_8);
+            long[] w = e.getValue();
+            out.putInt(0x02014b50).putShort((short) 45).putShort((short) 45).putShort((short) 0).putShort((short) 0)
+                    .putInt(0).putInt((int) w[2]).putInt(-1).putInt(-1).putShort((short) name.length)
+                    .putShort((short) 28).putShort((short) 0).putShort((short) 0).putShort((short) 0).putInt(0)
+                    .putInt(-1).put(name)
+                    .putShort((short) 1).putShort((short) 24).putLong(w[1]).putLong(w[1]).putLong(w[0]);
+        }
+        long cdEnd = out.position();
+        out.putInt(0x06064b50).putLong(44).putShort((short) 45).putShort((short) 45).putInt(0).putInt(0)
+                .putLong(where.size()).putLong(where.size()).putLong(cdEnd - cdStart).putLong(cdStart);
+        out.putInt(0x07064b50).putInt(0).putLong(cdEnd).putInt(1);
+        out.putInt(0x06054b50).putShort((short) 0).putShort((short) 0).putShort((short) -1).putShort((short) -1)
+                .putInt(-1).putInt(-1).putShort((short) 0);
+        byte[] all = new byte[out.position()];
+        out.flip().get(all);
+        Files.write(file, all);
+        return file;
+    }
 }
