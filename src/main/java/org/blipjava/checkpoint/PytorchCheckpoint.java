@@ -406,6 +406,12 @@ public final class PytorchCheckpoint implements AutoCloseable {
                         + Arrays.toString(stride) + " reaches past its storage '" + s.key() + "' of "
                         + storageNumel + " elements; the file is corrupt");
             }
+            if (!contiguous && numel > storageNumel) {
+                // Only broadcast (stride 0) or overlapping views have more elements than their storage.
+                throw fail("tensor of size " + Arrays.toString(shape) + " with stride " + Arrays.toString(stride)
+                        + " is a broadcast or overlapping view of storage '" + s.key() + "'; save it after "
+                        + ".contiguous()");
+            }
             MemorySegment bytes = contiguous
                     ? s.bytes().asSlice(offset * es, numel * es)
                     : gather(s.bytes(), es, offset, shape, stride, numel);

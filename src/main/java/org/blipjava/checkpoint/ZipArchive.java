@@ -193,8 +193,9 @@ final class ZipArchive {
     }
 
     private MemorySegment inflate(Entry e, MemorySegment raw, Arena arena) {
-        if (e.size() < 0) {
-            throw corrupt(path, "entry '" + e.name() + "' has a negative size");
+        // Deflate cannot expand data more than about 1032 times; a larger claim is a corrupt header.
+        if (e.size() < 0 || e.size() / 1032 > e.compressedSize() + 1) {
+            throw corrupt(path, "deflated entry '" + e.name() + "' claims an impossible size of " + e.size());
         }
         MemorySegment out = arena.allocate(Math.max(1, e.size()), 64).asSlice(0, e.size());
         Inflater inflater = new Inflater(true);

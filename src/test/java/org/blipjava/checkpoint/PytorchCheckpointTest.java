@@ -292,4 +292,36 @@ class PytorchCheckpointTest {
             assertThat(ck.get("w32").bytes().address() % 64).isZero();
         }
     }
+
+    @Test
+    void randomlyDamagedPicklesOnlyEverGiveCheckpointExceptions() throws Exception {
+        byte[] pkl = mixedDtypePickle();
+        java.util.Random random = new java.util.Random(20221);
+        for (int round = 0; round < 300; round++) {
+            byte[] bad = pkl.clone();
+            int flips = 1 + random.nextInt(3);
+            for (int i = 0; i < flips; i++) {
+                bad[2 + random.nextInt(bad.length - 2)] = (byte) random.nextInt(256);
+            }
+            Path f = TorchFiles.writeZip(tmp.resolve("fuzz" + round + ".bin"), bad, mixedDtypeStorages(), ZipOptions.plain());
+            try {
+                PytorchCheckpoint.open(f).close();
+            } catch (CheckpointException e) {
+                assertThat(e.getMessage()).contains(f.getFileName().toString());
+            } catch (Throwable t) {
+                throw new AssertionError("round " + round + " threw " + t + " instead of a CheckpointException", t);
+            }
+        }
+    }
+
+    @Test
+    void broadcastViewsAreRefused() throws Exception {
+        Pickle p = new Pickle().proto(2).op('}').str("k")
+                .tensorV2("FloatStorage", "0", 1, 0, new long[] {1000000000000L}, new long[] {0}).op('s').stop();
+        Path f = TorchFiles.writeZip(tmp.resolve("broadcast.bin"), p.bytes(), Map.of("0", TorchFiles.f32(1)), ZipOptions.plain());
+        assertThatThrownBy(() -> PytorchCheckpoint.open(f).close())
+                .isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("broadcast.bin")
+                .hasMessageContaining("contiguous");
+    }
 }
