@@ -56,6 +56,48 @@ public final class StateDict {
         return t;
     }
 
+    /**
+     * Takes a weight that may be saved under several tied names, such as
+     * {@code cls.predictions.bias} and its alias {@code cls.predictions.decoder.bias}:
+     * {@code save_pretrained} writes only one of them to safetensors, while a
+     * {@code pytorch_model.bin} holds both (sharing storage). Returns {@code primary} when present,
+     * otherwise the first alias present, and marks every present name as taken.
+     *
+     * @throws CheckpointException when none of the names is present, or when two present names
+     *                             hold different values (the checkpoint is not tied after all)
+     */
+    public TensorData takeTied(String primary, String... aliases) {
+        TensorData chosen = tensors.get(primary);
+        String chosenName = primary;
+        for (String alias : aliases) {
+            TensorData t = tensors.get(alias);
+            if (t == null) {
+                continue;
+            }
+            if (chosen == null) {
+                chosen = t;
+                chosenName = alias;
+            } else if (t.dtype() != chosen.dtype() || !java.util.Arrays.equals(t.shape(), chosen.shape())
+                    || t.bytes().mismatch(chosen.bytes()) != -1) {
+                throw new CheckpointException(source + ": '" + alias + "' should be tied to '" + chosenName
+                        + "' but holds different values; this checkpoint does not tie them");
+            }
+        }
+        if (chosen == null) {
+            throw new CheckpointException(source + ": missing key '" + primary + "'"
+                    + (aliases.length == 0 ? "" : " (nor its tied aliases " + java.util.Arrays.toString(aliases) + ")"));
+        }
+        if (tensors.containsKey(primary)) {
+            taken.add(primary);
+        }
+        for (String alias : aliases) {
+            if (tensors.containsKey(alias)) {
+                taken.add(alias);
+            }
+        }
+        return chosen;
+    }
+
     /** Takes a tensor as float32 values (widening F16/BF16), checking the shape when given. */
     public float[] floats(String name, long... expectedShape) {
         return take(name, expectedShape).toFloatArray();
