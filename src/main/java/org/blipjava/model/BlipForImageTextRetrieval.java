@@ -124,4 +124,53 @@ public final class BlipForImageTextRetrieval {
         Kernels.linear(parallel, imageFeat, nImages, visionProj.out(), textFeat, null, nTexts, out);
         return out;
     }
+
+    /**
+     * The image-text contrastive training loss over the first {@code n} pairs (image i with text
+     * i): the mean of image-to-text and text-to-image cross-entropy of {@code cosine / temperature}.
+     *
+     * @param cosine      [images, texts] from {@link #cosine}
+     * @param n           pairs used (at most min(images, texts))
+     * @param temperature the softmax temperature (BLIP trains with 0.07)
+     */
+    public static double itcLoss(float[] cosine, int nImages, int nTexts, int n, double temperature) {
+        if (n < 1 || n > nImages || n > nTexts) {
+            throw new IllegalArgumentException("n must be in [1, min(images, texts)] = [1, "
+                    + Math.min(nImages, nTexts) + "], got " + n);
+        }
+        float[] rowI2t = new float[n];
+        float[] rowT2i = new float[n];
+        double i2t = 0;
+        double t2i = 0;
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                rowI2t[j] = (float) (cosine[i * nTexts + j] / temperature);
+                rowT2i[j] = (float) (cosine[j * nTexts + i] / temperature);
+            }
+            i2t += BlipTextLMHeadModel.crossEntropy(rowI2t, 0, n, i, 0.0);
+            t2i += BlipTextLMHeadModel.crossEntropy(rowT2i, 0, n, i, 0.0);
+        }
+        return (i2t / n + t2i / n) / 2;
+    }
+
+    /**
+     * The image-text matching training loss: cross-entropy of the ITM logits over the {@code n}
+     * positive pairs (image i, text i; label 1) and the {@code n} negatives (image i, text
+     * {@code (i - 1) mod n}, the texts rolled by one; label 0), averaged over the 2n pairs.
+     *
+     * @param itmLogits [images, texts, 2] from {@link #itmLogits}
+     */
+    public static double itmLoss(float[] itmLogits, int nImages, int nTexts, int n) {
+        if (n < 2 || n > nImages || n > nTexts) {
+            throw new IllegalArgumentException("n must be in [2, min(images, texts)] = [2, "
+                    + Math.min(nImages, nTexts) + "], got " + n);
+        }
+        double total = 0;
+        for (int i = 0; i < n; i++) {
+            total += BlipTextLMHeadModel.crossEntropy(itmLogits, (i * nTexts + i) * 2, 2, 1, 0.0);
+            int neg = (i - 1 + n) % n;
+            total += BlipTextLMHeadModel.crossEntropy(itmLogits, (i * nTexts + neg) * 2, 2, 0, 0.0);
+        }
+        return total / (2 * n);
+    }
 }

@@ -219,8 +219,15 @@ class BlipParityTest {
                 float[] textFeat = model.textFeatures(ids, mask);
                 assertClose(set + " itm/image_feat", imageFeat, Fixtures.floats(f, "itm/image_feat"));
                 assertClose(set + " itm/text_feat", textFeat, Fixtures.floats(f, "itm/text_feat"));
-                assertClose(set + " itm/itc_cosine", model.cosine(imageFeat, ni, textFeat, nt),
-                        Fixtures.floats(f, "itm/itc_cosine"));
+                float[] cosine = model.cosine(imageFeat, ni, textFeat, nt);
+                assertClose(set + " itm/itc_cosine", cosine, Fixtures.floats(f, "itm/itc_cosine"));
+                int pairs = Math.min(ni, nt);
+                double temperature = itm.at("/train/temperature").asDouble();
+                assertClose(set + " itm/train_itc_loss",
+                        BlipForImageTextRetrieval.itcLoss(cosine, ni, nt, pairs, temperature),
+                        Fixtures.floats(f, "itm/train_itc_loss"));
+                assertClose(set + " itm/train_itm_loss", BlipForImageTextRetrieval.itmLoss(logits, ni, nt, pairs),
+                        Fixtures.floats(f, "itm/train_itm_loss"));
             }
         }
     }
