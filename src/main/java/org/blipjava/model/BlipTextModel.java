@@ -1,0 +1,332 @@
+package org.blipjava.model;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.blipjava.checkpoint.StateDict;
+import org.blipjava.config.BlipTextConfig;
+import org.blipjava.tensor.Kernels;
+import org.blipjava.tensor.Parallel;
+
+/**
+ * BLIP's BERT-style text transformer (the "MED" of the paper), under {@code text_encoder.*},
+ * {@code text_decoder.bert.*} or {@code text_model.*} depending on the head.
+ *
+ * <p>Three modes, chosen per call: a bidirectional encoder of text alone (no conditioning), an
+ * image-grounded encoder (bidirectional with cross-attention), and a causal decoder
+ * (cross-attention to an image or a question). Masks are built as the reference builds them:
+ * self-attention {@code (1 - mask) * -10000} (combined with the causal mask for the decoder),
+ * cross-attention {@code (1 - mask) * float32.min}.
+ *
+ * <p>Immutable and thread-safe after loading.
+ */
+public final class BlipTextModel {
+    /** Additive value of masked self-attention positions, as the reference's get_extended_attention_mask. */
+    static final float SELF_MASK_VALUE = -10000f;
+
+    record Attention(Linear query, Linear key, Linear value, Linear dense, LayerNorm layerNorm) {
+        static Attention load(StateDict sd, String prefix, int d, int kvIn, double eps) {
+            return new Attention(
+                    Linear.load(sd, prefix + "self.query", d, d, true),
+                    Linear.load(sd, prefix + "self.key", kvIn, d, true),
+                    Linear.load(sd, prefix + "self.value", kvIn, d, true),
+                    Linear.load(sd, prefix + "output.dense", d, d, true),
+                    LayerNorm.load(sd, prefix + "output.LayerNorm", d, eps));
+        }
+    }
+
+    record Layer(Attention attention, Attention crossattention, Linear intermediate, Linear output,
+                 LayerNorm outputLayerNorm) {}
+
+    /** One layer's cross-attention keys and values for every conditioning input, [entries, len, D]. */
+    record CrossKV(float[] k, float[] v, int entries, int len, float[] additiveMask) {}
+
+    /** A self-attention key/value store: entry r holds positions at {@code r*stride + pos*D}. */
+    record SelfKV(float[] k, float[] v, int stride, int past) {}
+
+    private final BlipTextConfig config;
+    private final Parallel parallel;
+    private final float[] wordEmbeddings;
+    private final float[] positionEmbeddings;
+    private final LayerNorm embeddingsLayerNorm;
+    private final List<Layer> layers;
+    private final Linear pooler;
+
+    private BlipTextModel(BlipTextConfig config, Parallel parallel, float[] wordEmbeddings, float[] positionEmbeddings,
+                          LayerNorm embeddingsLayerNorm, List<Layer> layers, Linear pooler) {
+        this.config = config;
+        this.parallel = parallel;
+        this.wordEmbeddings = wordEmbeddings;
+        this.positionEmbeddings = positionEmbeddings;
+        this.embeddingsLayerNorm = embeddingsLayerNorm;
+        this.layers = List.copyOf(layers);
+        this.pooler = pooler;
+    }
+
+    /**
+     * Takes the text transformer's weights under {@code prefix} (for example {@code "text_encoder."}).
+     * Cross-attention weights are taken when the config says {@code is_decoder} (the reference
+     * builds them then, for encoders too); {@code pooler.dense} when {@code withPooler}.
+     */
+    public static BlipTextModel load(StateDict sd, String prefix, BlipTextConfig config, boolean withPooler,
+                                     Parallel parallel) {
+        int d = config.hiddenSize();
+        if (d % config.numAttentionHeads() != 0) {
+            throw new IllegalArgumentException("text hidden_size " + d + " is not a multiple of num_attention_heads "
+                    + config.numAttentionHeads());
+        }
+        double eps = config.layerNormEps();
+        sd.ignore(prefix + "embeddings.position_ids");
+        float[] word = sd.floats(prefix + "embeddings.word_embeddings.weight", config.vocabSize(), d);
+        float[] pos = sd.floats(prefix + "embeddings.position_embeddings.weight", config.maxPositionEmbeddings(), d);
+        LayerNorm ln = LayerNorm.load(sd, prefix + "embeddings.LayerNorm", d, eps);
+        List<Layer> layers = new ArrayList<>();
+        for (int i = 0; i < config.numHiddenLayers(); i++) {
+            String lp = prefix + "encoder.layer." + i + ".";
+            Attention self = Attention.load(sd, lp + "attention.", d, d, eps);
+            Attention cross = config.isDecoder()
+                    ? Attention.load(sd, lp + "crossattention.", d, config.encoderHiddenSize(), eps) : null;
+            layers.add(new Layer(self, cross,
+                    Linear.load(sd, lp + "intermediate.dense", d, config.intermediateSize(), true),
+                    Linear.load(sd, lp + "output.dense", config.intermediateSize(), d, true),
+                    LayerNorm.load(sd, lp + "output.LayerNorm", d, eps)));
+        }
+        Linear pooler = withPooler ? Linear.load(sd, prefix + "pooler.dense", d, d, true) : null;
+        return new BlipTextModel(config, parallel, word, pos, ln, layers, pooler);
+    }
+
+    public BlipTextConfig config() {
+        return config;
+    }
+
+    public int hiddenSize() {
+        return config.hiddenSize();
+    }
+
+    /** The word embedding table [vocab, D] (the LM head falls back to it when its weight is tied). */
+    float[] wordEmbeddings() {
+        return wordEmbeddings;
+    }
+
+    Parallel parallel() {
+        return parallel;
+    }
+
+    int numLayers() {
+        return layers.size();
+    }
+
+    /**
+     * Runs the transformer over a batch of equally long (padded) sequences.
+     *
+     * @param ids          [batch][len] token ids
+     * @param mask         [batch][len] attention mask (1 = token, 0 = padding), or null for all ones
+     * @param causal       true for the decoder (each position sees itself and earlier ones)
+     * @param conditioning encoder states for cross-attention, or null for text alone
+     * @param rowEntry     conditioning input read by each row (null: row i reads input i); rows
+     *                     that read the same input share its cross-attention keys and values
+     * @return the last hidden state [batch, len, D]
+     */
+    public float[] forward(int[][] ids, int[][] mask, boolean causal, Conditioning conditioning, int[] rowEntry) {
+        int batch = ids.length;
+        int len = checkRectangular("ids", ids, -1);
+        if (mask != null) {
+            if (mask.length != batch) {
+                throw new IllegalArgumentException("attention mask has " + mask.length + " rows but ids has " + batch);
+            }
+            checkRectangular("attention mask", mask, len);
+        }
+        CrossKV[] cross = conditioning == null ? null : crossKV(conditioning);
+        int[] entries = entriesOf(rowEntry, batch, conditioning);
+        float[] selfMask = null;
+        if (mask != null) {
+            selfMask = new float[batch * len];
+            for (int b = 0; b < batch; b++) {
+                for (int j = 0; j < len; j++) {
+                    selfMask[b * len + j] = (1f - mask[b][j]) * SELF_MASK_VALUE;
+                }
+            }
+        }
+        int[] flat = new int[batch * len];
+        for (int b = 0; b < batch; b++) {
+            System.arraycopy(ids[b], 0, flat, b * len, len);
+        }
+        float[] x = embed(flat, batch, len, 0);
+        for (int l = 0; l < layers.size(); l++) {
+            x = layer(l, x, batch, len, selfMask, len, causal, null, cross == null ? null : cross[l], entries);
+        }
+        return x;
+    }
+
+    /** The BERT pooler: {@code tanh(dense(hidden[:, 0]))}, [batch, D]; needs the pooler weights. */
+    public float[] pool(float[] hidden, int batch, int len) {
+        if (pooler == null) {
+            throw new IllegalStateException("this text model was loaded without pooler weights");
+        }
+        float[] cls = firstTokens(hidden, batch, len, config.hiddenSize());
+        float[] out = pooler.forward(parallel, cls, batch);
+        Kernels.tanh(out, out.length);
+        return out;
+    }
+
+    /** The first position of every row of [batch, len, d], [batch, d]. */
+    static float[] firstTokens(float[] hidden, int batch, int len, int d) {
+        float[] out = new float[batch * d];
+        for (int b = 0; b < batch; b++) {
+            System.arraycopy(hidden, b * len * d, out, b * d, d);
+        }
+        return out;
+    }
+
+    /** Computes every layer's cross-attention keys and values once for a batch of conditioning inputs. */
+    CrossKV[] crossKV(Conditioning c) {
+        if (c.width() != config.encoderHiddenSize()) {
+            throw new IllegalArgumentException("conditioning width " + c.width()
+                    + " does not match the text config's encoder_hidden_size " + config.encoderHiddenSize());
+        }
+        CrossKV[] out = new CrossKV[layers.size()];
+        float[] add = c.additiveMask();
+        int rows = c.entries() * c.len();
+        for (int l = 0; l < layers.size(); l++) {
+            Attention ca = layers.get(l).crossattention();
+            if (ca == null) {
+                throw new IllegalStateException("this text model has no cross-attention (its config has is_decoder"
+                        + " false), so it cannot read image or question embeddings");
+            }
+            out[l] = new CrossKV(ca.key().forward(parallel, c.states(), rows), ca.value().forward(parallel, c.states(), rows),
+                    c.entries(), c.len(), add);
+        }
+        return out;
+    }
+
+    /** Word plus position embeddings (positions {@code start..start+len-1}), layer-normalized, [rows*len, D]. */
+    float[] embed(int[] flatIds, int rows, int len, int start) {
+        int d = config.hiddenSize();
+        if (start + len > config.maxPositionEmbeddings()) {
+            throw new IllegalArgumentException("sequence of " + (start + len) + " tokens exceeds max_position_embeddings "
+                    + config.maxPositionEmbeddings());
+        }
+        float[] x = new float[rows * len * d];
+        Kernels.embedding(wordEmbeddings, config.vocabSize(), d, flatIds, x, 0);
+        for (int r = 0; r < rows; r++) {
+            for (int t = 0; t < len; t++) {
+                int o = (r * len + t) * d;
+                int po = (start + t) * d;
+                for (int i = 0; i < d; i++) {
+                    x[o + i] += positionEmbeddings[po + i];
+                }
+            }
+        }
+        embeddingsLayerNorm.apply(parallel, x, rows * len);
+        return x;
+    }
+
+    /**
+     * One transformer layer over {@code x [rows*n, D]}.
+     *
+     * @param selfMask   additive self-attention key mask [rows, maskStride], or null
+     * @param cache      where this layer's keys/values live (the new ones are appended at
+     *                   {@code cache.past()}); null: keys/values are those of {@code x} alone
+     * @param cross      this layer's cross-attention keys/values, or null to skip cross-attention
+     * @param rowEntry   conditioning input of each row
+     */
+    float[] layer(int l, float[] x, int rows, int n, float[] selfMask, int maskStride, boolean causal,
+                  SelfKV cache, CrossKV cross, int[] rowEntry) {
+        Layer layer = layers.get(l);
+        int d = config.hiddenSize();
+        int heads = config.numAttentionHeads();
+        int hd = config.headDim();
+        int tokens = rows * n;
+        Attention sa = layer.attention();
+        float[] q = sa.query().forward(parallel, x, tokens);
+        float[] k = sa.key().forward(parallel, x, tokens);
+        float[] v = sa.value().forward(parallel, x, tokens);
+        float[] kAll = k;
+        float[] vAll = v;
+        int past = 0;
+        int stride = n * d;
+        if (cache != null) {
+            past = cache.past();
+            stride = cache.stride();
+            for (int r = 0; r < rows; r++) {
+                System.arraycopy(k, r * n * d, cache.k(), r * stride + past * d, n * d);
+                System.arraycopy(v, r * n * d, cache.v(), r * stride + past * d, n * d);
+            }
+            kAll = cache.k();
+            vAll = cache.v();
+        }
+        Kernels.AttentionSpec spec = Kernels.AttentionSpec.dense(rows, n, past + n, heads, hd)
+                .withKvStride(stride).withMaskStride(maskStride);
+        if (causal) {
+            spec = spec.withCausal(past, SELF_MASK_VALUE);
+        }
+        float[] ctx = new float[tokens * d];
+        Kernels.attention(parallel, spec, q, kAll, vAll, null, selfMask, ctx);
+        float[] h = residualNorm(sa, ctx, x, tokens);
+        if (cross != null) {
+            Attention ca = layer.crossattention();
+            float[] cq = ca.query().forward(parallel, h, tokens);
+            Kernels.AttentionSpec cs = Kernels.AttentionSpec.dense(rows, n, cross.len(), heads, hd)
+                    .withKvStride(cross.len() * d).withMaskStride(cross.len());
+            float[] cctx = new float[tokens * d];
+            Kernels.attention(parallel, cs, cq, cross.k(), cross.v(), rowEntry, cross.additiveMask(), cctx);
+            h = residualNorm(ca, cctx, h, tokens);
+        }
+        float[] mid = layer.intermediate().forward(parallel, h, tokens);
+        Kernels.gelu(parallel, mid, mid.length);
+        float[] out = layer.output().forward(parallel, mid, tokens);
+        Kernels.addInPlace(out, h, tokens * d);
+        layer.outputLayerNorm().apply(parallel, out, tokens);
+        return out;
+    }
+
+    private float[] residualNorm(Attention a, float[] ctx, float[] residual, int tokens) {
+        float[] y = a.dense().forward(parallel, ctx, tokens);
+        Kernels.addInPlace(y, residual, tokens * config.hiddenSize());
+        a.layerNorm().apply(parallel, y, tokens);
+        return y;
+    }
+
+    static int[] entriesOf(int[] rowEntry, int rows, Conditioning c) {
+        if (c == null) {
+            return null;
+        }
+        int[] e = rowEntry;
+        if (e == null) {
+            if (rows != c.entries()) {
+                throw new IllegalArgumentException(rows + " text rows but " + c.entries()
+                        + " conditioning inputs; pass which input each row reads");
+            }
+            e = new int[rows];
+            for (int i = 0; i < rows; i++) {
+                e[i] = i;
+            }
+        }
+        if (e.length != rows) {
+            throw new IllegalArgumentException("row-to-input map has " + e.length + " entries for " + rows + " rows");
+        }
+        for (int i = 0; i < e.length; i++) {
+            if (e[i] < 0 || e[i] >= c.entries()) {
+                throw new IllegalArgumentException("row " + i + " reads conditioning input " + e[i]
+                        + ", but there are " + c.entries());
+            }
+        }
+        return e;
+    }
+
+    static int checkRectangular(String what, int[][] a, int len) {
+        if (a.length == 0) {
+            throw new IllegalArgumentException(what + " is empty");
+        }
+        int n = len < 0 ? a[0].length : len;
+        if (n == 0) {
+            throw new IllegalArgumentException(what + " has empty rows");
+        }
+        for (int i = 0; i < a.length; i++) {
+            if (a[i].length != n) {
+                throw new IllegalArgumentException(what + " row " + i + " has length " + a[i].length + ", expected " + n
+                        + " (pad every row to the same length)");
+            }
+        }
+        return n;
+    }
+}

@@ -1,0 +1,186 @@
+package org.blipjava.model;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.blipjava.checkpoint.StateDict;
+import org.blipjava.config.BlipVisionConfig;
+import org.blipjava.tensor.Kernels;
+import org.blipjava.tensor.Parallel;
+
+/**
+ * BLIP's vision transformer ({@code vision_model.*}): a convolutional patch embedding, a class
+ * token, learned position embeddings, pre-norm encoder layers and a final layer norm.
+ *
+ * <p>Immutable and thread-safe after loading; every call allocates its own activations.
+ */
+public final class BlipVisionModel {
+    /**
+     * The vision tower's result for a batch.
+     *
+     * @param lastHiddenState {@code post_layernorm} of the last layer, [batch, seqLen, hidden]
+     * @param pooled          {@code post_layernorm} applied once more to the class token, [batch, hidden]
+     *                        (the reference's {@code pooler_output})
+     */
+    public record Output(float[] lastHiddenState, float[] pooled, int batch, int seqLen, int hidden) {}
+
+    private record Layer(LayerNorm layerNorm1, Linear q, Linear k, Linear v, Linear projection,
+                         LayerNorm layerNorm2, Linear fc1, Linear fc2) {}
+
+    private final BlipVisionConfig config;
+    private final Parallel parallel;
+    private final float[] classEmbedding;
+    private final Linear patchEmbedding; // conv weight [D, 3, p, p] viewed as [D, 3*p*p]
+    private final float[] positionEmbedding;
+    private final List<Layer> layers;
+    private final LayerNorm postLayernorm;
+
+    private BlipVisionModel(BlipVisionConfig config, Parallel parallel, float[] classEmbedding, Linear patchEmbedding,
+                            float[] positionEmbedding, List<Layer> layers, LayerNorm postLayernorm) {
+        this.config = config;
+        this.parallel = parallel;
+        this.classEmbedding = classEmbedding;
+        this.patchEmbedding = patchEmbedding;
+        this.positionEmbedding = positionEmbedding;
+        this.layers = List.copyOf(layers);
+        this.postLayernorm = postLayernorm;
+    }
+
+    /**
+     * Takes the vision weights under {@code prefix} (for example {@code "vision_model."}).
+     *
+     * @param parallel the threads kernels run on; owned by the caller and used for every call
+     */
+    public static BlipVisionModel load(StateDict sd, String prefix, BlipVisionConfig config, Parallel parallel) {
+        int d = config.hiddenSize();
+        int p = config.patchSize();
+        double eps = config.layerNormEps();
+        float[] cls = sd.floats(prefix + "embeddings.class_embedding", 1, 1, d);
+        float[] convW = sd.floats(prefix + "embeddings.patch_embedding.weight", d, 3, p, p);
+        float[] convB = sd.floats(prefix + "embeddings.patch_embedding.bias", d);
+        float[] pos = sd.floats(prefix + "embeddings.position_embedding", 1, config.numPositions(), d);
+        List<Layer> layers = new ArrayList<>();
+        for (int i = 0; i < config.numHiddenLayers(); i++) {
+            String lp = prefix + "encoder.layers." + i + ".";
+            // qkv is one fused [3D, D] projection laid out as (q | k | v); split it once here.
+            Linear qkv = Linear.load(sd, lp + "self_attn.qkv", d, 3 * d, true);
+            layers.add(new Layer(
+                    LayerNorm.load(sd, lp + "layer_norm1", d, eps),
+                    qkv.slice(0, d), qkv.slice(d, d), qkv.slice(2 * d, d),
+                    Linear.load(sd, lp + "self_attn.projection", d, d, true),
+                    LayerNorm.load(sd, lp + "layer_norm2", d, eps),
+                    Linear.load(sd, lp + "mlp.fc1", d, config.intermediateSize(), true),
+                    Linear.load(sd, lp + "mlp.fc2", config.intermediateSize(), d, true)));
+        }
+        LayerNorm post = LayerNorm.load(sd, prefix + "post_layernorm", d, eps);
+        return new BlipVisionModel(config, parallel, cls, new Linear(convW, convB, 3 * p * p, d), pos, layers, post);
+    }
+
+    public BlipVisionConfig config() {
+        return config;
+    }
+
+    /** Width of the embeddings. */
+    public int hiddenSize() {
+        return config.hiddenSize();
+    }
+
+    /** Sequence length (patches + class token) for an image of {@code h x w} pixels. */
+    public int seqLen(int h, int w) {
+        return (h / config.patchSize()) * (w / config.patchSize()) + 1;
+    }
+
+    /**
+     * Encodes a batch of normalized images.
+     *
+     * @param pixels [batch, 3, h, w], channel-first as the image processor produces
+     * @param h      image height; when it or {@code w} differs from the config's image size the
+     *               position embeddings are interpolated bicubically
+     */
+    public Output forward(float[] pixels, int batch, int h, int w) {
+        int p = config.patchSize();
+        int d = config.hiddenSize();
+        if (batch < 1 || h < p || w < p) {
+            throw new IllegalArgumentException("images must be at least " + p + "x" + p + " pixels and batch >= 1, got "
+                    + batch + " x " + h + "x" + w);
+        }
+        if (pixels.length != batch * 3 * h * w) {
+            throw new IllegalArgumentException("pixels has " + pixels.length + " floats, expected batch*3*h*w = "
+                    + ((long) batch * 3 * h * w));
+        }
+        int gh = h / p;
+        int gw = w / p;
+        int patches = gh * gw;
+        int seq = patches + 1;
+        int pp = 3 * p * p;
+        // im2col: one row per patch with (channel, ky, kx) order, matching the conv weight's flattening.
+        float[] cols = new float[batch * patches * pp];
+        parallel.forRange(batch * patches, idx -> {
+            int b = idx / patches;
+            int py = (idx % patches) / gw;
+            int px = idx % gw;
+            int o = idx * pp;
+            for (int c = 0; c < 3; c++) {
+                for (int ky = 0; ky < p; ky++) {
+                    int src = ((b * 3 + c) * h + py * p + ky) * w + px * p;
+                    System.arraycopy(pixels, src, cols, o + (c * p + ky) * p, p);
+                }
+            }
+        });
+        float[] patchEmb = patchEmbedding.forward(parallel, cols, batch * patches);
+        float[] pos = positionsFor(gh, gw);
+        float[] x = new float[batch * seq * d];
+        for (int b = 0; b < batch; b++) {
+            int base = b * seq * d;
+            for (int i = 0; i < d; i++) {
+                x[base + i] = classEmbedding[i] + pos[i];
+            }
+            for (int t = 0; t < patches; t++) {
+                int o = base + (t + 1) * d;
+                int src = (b * patches + t) * d;
+                for (int i = 0; i < d; i++) {
+                    x[o + i] = patchEmb[src + i] + pos[(t + 1) * d + i];
+                }
+            }
+        }
+        int rows = batch * seq;
+        int heads = config.numAttentionHeads();
+        Kernels.AttentionSpec spec = Kernels.AttentionSpec.dense(batch, seq, seq, heads, config.headDim());
+        for (Layer layer : layers) {
+            float[] hn = layer.layerNorm1().forward(parallel, x, rows);
+            float[] q = layer.q().forward(parallel, hn, rows);
+            float[] k = layer.k().forward(parallel, hn, rows);
+            float[] v = layer.v().forward(parallel, hn, rows);
+            float[] ctx = new float[rows * d];
+            Kernels.attention(parallel, spec, q, k, v, null, null, ctx);
+            float[] attn = layer.projection().forward(parallel, ctx, rows);
+            Kernels.addInPlace(x, attn, rows * d);
+            float[] h2 = layer.layerNorm2().forward(parallel, x, rows);
+            float[] mid = layer.fc1().forward(parallel, h2, rows);
+            Kernels.gelu(parallel, mid, mid.length);
+            float[] mlp = layer.fc2().forward(parallel, mid, rows);
+            Kernels.addInPlace(x, mlp, rows * d);
+        }
+        postLayernorm.apply(parallel, x, rows);
+        float[] cls = new float[batch * d];
+        for (int b = 0; b < batch; b++) {
+            System.arraycopy(x, b * seq * d, cls, b * d, d);
+        }
+        // The reference normalizes the (already normalized) class token a second time for pooler_output.
+        postLayernorm.apply(parallel, cls, batch);
+        return new Output(x, cls, batch, seq, d);
+    }
+
+    /** Position embeddings for a {@code gh x gw} patch grid: the stored ones, or bicubically resized. */
+    private float[] positionsFor(int gh, int gw) {
+        int n = config.patchesPerSide();
+        if (gh == n && gw == n) {
+            return positionEmbedding;
+        }
+        int d = config.hiddenSize();
+        float[] out = new float[(gh * gw + 1) * d];
+        System.arraycopy(positionEmbedding, 0, out, 0, d);
+        float[] grid = Interpolation.bicubic(positionEmbedding, d, n, n, d, gh, gw);
+        System.arraycopy(grid, 0, out, d, gh * gw * d);
+        return out;
+    }
+}
