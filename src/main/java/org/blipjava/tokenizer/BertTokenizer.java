@@ -27,6 +27,7 @@ import java.util.Set;
  * <p>Instances are immutable and safe to share between threads.
  */
 public final class BertTokenizer {
+    private static final String ENC = "[ENC]";
     private final Path dir;
     private final Map<String, Integer> vocab;
     private final String[] vocabById;
@@ -424,7 +425,7 @@ public final class BertTokenizer {
     }
 
     /**
-     * @return BLIP's {@code [ENC]} id (30523): the first additional special token
+     * @return BLIP's {@code [ENC]} id (30523): the additional special token {@code [ENC]}, else the first one
      * @throws TokenizerException when the tokenizer files configure no additional special token
      */
     public int encTokenId() {
@@ -432,7 +433,9 @@ public final class BertTokenizer {
             throw new TokenizerException("tokenizer " + dir + " has no additional special token for [ENC];"
                     + " add \"additional_special_tokens\": [\"[ENC]\"] to " + TokenizerFiles.SPECIAL_TOKENS_MAP);
         }
-        return tokenToId(specials.additional().get(0));
+        // BLIP takes the first additional special token; prefer [ENC] by name when a tokenizer.json without
+        // config files listed other special tokens first.
+        return tokenToId(specials.additional().contains(ENC) ? ENC : specials.additional().get(0));
     }
 
     /** @return the number of distinct tokens, added tokens included (30524 for BLIP) */

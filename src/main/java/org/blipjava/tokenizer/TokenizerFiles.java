@@ -151,6 +151,15 @@ final class TokenizerFiles {
                 putAdded(added, addedByContent, addedToken(t, t.get("id").asInt(), tokenizerJson, "added_tokens"), true);
             }
         }
+        if (fast != null) {
+            // The fast tokenizer treats every added token flagged special as special (matched verbatim, skipped
+            // when decoding); without a role for it in the config files it becomes an additional special token.
+            List<String> extra = new ArrayList<>(specials.additional());
+            Set<String> roles = new HashSet<>(specials.all());
+            added.values().stream().filter(AddedToken::special).sorted(java.util.Comparator.comparingInt(AddedToken::id))
+                    .map(AddedToken::content).filter(c -> !roles.contains(c)).forEach(extra::add);
+            specials = specials.withAdditional(extra);
+        }
         Set<String> allSpecial = new HashSet<>(specials.all());
         Path addedFile = dir.resolve(ADDED_TOKENS);
         JsonNode legacyAdded = readJsonObject(json, addedFile);
