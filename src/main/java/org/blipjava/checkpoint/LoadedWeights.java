@@ -45,6 +45,7 @@ public final class LoadedWeights implements AutoCloseable {
         return source;
     }
 
+    /** Which layout was found (single or sharded, safetensors or PyTorch). */
     public Format format() {
         return format;
     }
