@@ -297,6 +297,21 @@ public final class BertTokenizer {
     }
 
     /**
+     * Decodes every row of a batch with {@link #decode(int[], boolean)}.
+     *
+     * @param ids               one row of token ids per text (padding included; it is a special token)
+     * @param skipSpecialTokens drop every special token
+     * @return one text per row
+     */
+    public List<String> decodeBatch(int[][] ids, boolean skipSpecialTokens) {
+        List<String> out = new ArrayList<>(ids.length);
+        for (int[] row : ids) {
+            out.add(decode(row, skipSpecialTokens));
+        }
+        return out;
+    }
+
+    /**
      * Converts ids to tokens.
      *
      * @param ids               token ids

@@ -101,6 +101,7 @@ class BertTokenizerParityTest {
                         .isEqualTo(texts.get(i).asText());
                 checked++;
             }
+            assertThat(tok.decodeBatch(intRows(ids), true)).as(path).isEqualTo(strings(texts));
         }
         assertThat(checked).isPositive();
     }
