@@ -44,6 +44,16 @@ class GenerationConfigTest {
     }
 
     @Test
+    void blipSettingsEndAtSepAndPadWithPad() {
+        org.blipjava.config.BlipTextConfig text = org.blipjava.config.BlipTextConfig.defaults();
+        GenerationConfig c = GenerationConfig.forBlip(text);
+        assertThat(c.eosTokenIds()).containsExactly(text.sepTokenId());
+        assertThat(c.padTokenId()).isEqualTo(text.padTokenId());
+        assertThat(c.bosTokenId()).isEqualTo(text.bosTokenId());
+        assertThat(c.maxLength()).isEqualTo(20);
+    }
+
+    @Test
     void lengthsCountThePromptUnlessNewTokensAreGiven() {
         GenerationConfig c = GenerationConfig.builder().maxLength(20).minLength(5).build();
         assertThat(c.maxLengthFor(3)).isEqualTo(20);
