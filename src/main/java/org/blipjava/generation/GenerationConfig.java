@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.blipjava.config.BlipTextConfig;
 import org.blipjava.config.ConfigException;
 
 /**
@@ -155,6 +156,16 @@ public record GenerationConfig(
     public static GenerationConfig defaults() {
         return new GenerationConfig(20, null, 0, null, false, 1, 1, 1.0, 50, 1.0, 1.0, 1.0, 0,
                 EarlyStopping.HEURISTIC, null, List.of(), null, null);
+    }
+
+    /**
+     * The settings BLIP's {@code generate} uses before any caller options: the reference's defaults with
+     * eos = the text config's {@code sep_token_id}, pad = its {@code pad_token_id} and bos = its
+     * {@code bos_token_id} ([DEC]).
+     */
+    public static GenerationConfig forBlip(BlipTextConfig text) {
+        return builder().eosTokenId(text.sepTokenId()).padTokenId(text.padTokenId()).bosTokenId(text.bosTokenId())
+                .build();
     }
 
     /** A builder starting from {@link #defaults()}. */

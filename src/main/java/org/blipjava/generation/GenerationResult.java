@@ -91,6 +91,15 @@ public final class GenerationResult {
         return Arrays.copyOfRange(s, promptLength, Math.max(promptLength, end));
     }
 
+    /**
+     * Sequence {@code i} with the prompt kept but the first eos after the prompt and everything after it
+     * removed, as the reference's decode with {@code skip_special_tokens} sees a prompted caption (the
+     * prompt is part of the text; the start id is a special token the tokenizer drops).
+     */
+    public int[] withoutPadding(int i) {
+        return Arrays.copyOf(sequences[i], promptLength + generatedTokens(i).length);
+    }
+
     @Override
     public String toString() {
         StringBuilder b = new StringBuilder("GenerationResult[");

@@ -278,6 +278,9 @@ public final class Generator {
                     logSoftmax(logits, scores, r * vocab, vocab);
                 }
                 LogitsProcessors.apply(processors, ids, length, scores, vocab);
+                // Beam sampling warps the step's scores before the running totals are added (as the
+                // reference does since 4.35), so a low temperature does not blow up the totals.
+                LogitsProcessors.apply(warpers, ids, length, scores, vocab);
                 for (int r = 0; r < rows; r++) {
                     float add = beamScores[r];
                     int base = r * vocab;
@@ -285,8 +288,6 @@ public final class Generator {
                         scores[base + v] += add;
                     }
                 }
-                // Beam sampling warps the running totals, as the reference 4.40 does.
-                LogitsProcessors.apply(warpers, ids, length, scores, vocab);
 
                 for (int b = 0; b < batch; b++) {
                     int rowBase = b * beams;

@@ -213,6 +213,20 @@ class GeneratorTest {
     }
 
     @Test
+    void beamScoresCountOnlyTheTokensAfterALongerPrompt() {
+        // Prompt START A (length 2). Step 1 finishes eos (.35, 1 token); step 2 finishes B eos (.25 * .9 =
+        // .225, 2 tokens), which beats it; step 3 finishes A B eos (.3 * .25 * .9 = .0675, 3 tokens):
+        // ln(.0675)/3 = -0.898 beats ln(.35)/1 = -1.050, and then equals the best candidate: done.
+        GenerationResult r = Generator.generate(MarkovDecoder.factory(new float[][][] {T1}, new MarkovDecoder.Stats()),
+                new int[][] {{START, A}}, cfg().numBeams(2).numReturnSequences(2).maxLength(10).build());
+        assertThat(r.sequences()).isDeepEqualTo(new int[][] {{START, A, B, EOS, PAD}, {START, A, A, B, EOS}});
+        assertThat(r.sequencesScores()[0]).isCloseTo((float) (Math.log(.225) / 2), within(1e-5f));
+        assertThat(r.sequencesScores()[1]).isCloseTo((float) (Math.log(.0675) / 3), within(1e-5f));
+        assertThat(r.generatedTokens(1)).containsExactly(A, B);
+        assertThat(r.withoutPadding(1)).containsExactly(START, A, A, B);
+    }
+
+    @Test
     void beamSearchAppliesMinLengthToLogProbabilities() {
         // min_length 4 forbids eos at lengths 2 and 3: step 2 keeps A A (.15) and A B (.125); step 3
         // keeps A A A (.045) and A A B (.0375) (A B * < .0025); at step 4 A A B eos (.03375) wins:
