@@ -15,6 +15,10 @@ import picocli.CommandLine.Command;
         versionProvider = Main.Version.class,
         description = "BLIP in Java: caption images, answer questions about them, match and embed images and texts.",
         subcommands = {
+            CaptionCommand.class,
+            VqaCommand.class,
+            MatchCommand.class,
+            EmbedCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main {
@@ -38,8 +42,6 @@ public final class Main {
             commandLine.getErr().println("blip: " + Errors.describe(ex));
             if (verbose) {
                 ex.printStackTrace(commandLine.getErr());
-            } else {
-                commandLine.getErr().println("(run with --verbose for details)");
             }
             commandLine.getErr().flush();
             return EXIT_USAGE;

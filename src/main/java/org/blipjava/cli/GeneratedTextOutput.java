@@ -1,0 +1,58 @@
+package org.blipjava.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.List;
+import org.blipjava.tasks.GeneratedText;
+
+/** Formats generated captions and answers as JSON results and as text lines. */
+final class GeneratedTextOutput {
+    private GeneratedTextOutput() {}
+
+    /**
+     * Adds one result per input; with several return sequences per input the first is the
+     * result's text and all are listed under {@code "sequences"}.
+     *
+     * @param outputs {@code outputs.size() / batch.size()} sequences per input, input by input
+     * @param extra   per input, a field to add (e.g. the question), or null
+     */
+    static void add(ArrayNode results, StringBuilder text, List<ModelCommand.Input> batch,
+            List<GeneratedText> outputs, String field, String... extra) {
+        int per = outputs.size() / batch.size();
+        for (int i = 0; i < batch.size(); i++) {
+            String image = batch.get(i).path().toString();
+            List<GeneratedText> mine = outputs.subList(i * per, (i + 1) * per);
+            ObjectNode r = results.addObject();
+            r.put("image", image);
+            if (extra.length > i && extra[i] != null) {
+                r.put("question", extra[i]);
+            }
+            put(r, field, mine.get(0));
+            if (per > 1) {
+                ArrayNode seqs = r.putArray("sequences");
+                for (GeneratedText t : mine) {
+                    put(seqs.addObject(), field, t);
+                }
+            }
+            text.append(image);
+            if (extra.length > i && extra[i] != null) {
+                text.append('\t').append(extra[i]);
+            }
+            for (GeneratedText t : mine) {
+                text.append('\t').append(t.text());
+            }
+            text.append(System.lineSeparator());
+        }
+    }
+
+    private static void put(ObjectNode node, String field, GeneratedText t) {
+        node.put(field, t.text());
+        ArrayNode ids = node.putArray("token_ids");
+        for (int id : t.tokenIds()) {
+            ids.add(id);
+        }
+        if (!Double.isNaN(t.score())) {
+            node.put("score", t.score());
+        }
+    }
+}

@@ -1,0 +1,467 @@
+package org.blipjava.tasks;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import org.blipjava.checkpoint.Checkpoints;
+import org.blipjava.checkpoint.LoadedWeights;
+import org.blipjava.config.BlipConfig;
+import org.blipjava.generation.GenerationConfig;
+import org.blipjava.generation.GenerationResult;
+import org.blipjava.generation.Generator;
+import org.blipjava.generation.StepDecoder;
+import org.blipjava.hub.ModelLocator;
+import org.blipjava.image.BlipImageProcessor;
+import org.blipjava.image.ImageProcessorConfig;
+import org.blipjava.image.Images;
+import org.blipjava.image.RgbImage;
+import org.blipjava.model.BlipForConditionalGeneration;
+import org.blipjava.model.BlipForImageTextRetrieval;
+import org.blipjava.model.BlipForQuestionAnswering;
+import org.blipjava.model.BlipModel;
+import org.blipjava.tensor.Parallel;
+import org.blipjava.tokenizer.BertTokenizer;
+import org.blipjava.tokenizer.Batch;
+import org.blipjava.tokenizer.Padding;
+
+/**
+ * A loaded BLIP model with its tokenizer and image processor: the Java API of the project.
+ *
+ * <pre>{@code
+ * try (Blip blip = Blip.load("Salesforce/blip-image-captioning-base")) {
+ *     String caption = blip.caption(Path.of("photo.jpg")).text();
+ * }
+ * }</pre>
+ *
+ * <p>The model argument is a local directory in the Hugging Face layout or a Hub id, resolved
+ * through the Hub cache. Which tasks a model serves depends on its head ({@link #kind()}):
+ * captioning models caption, VQA models answer, retrieval models match and embed, and
+ * {@code BlipModel} checkpoints embed.
+ *
+ * <p>Thread-safe: one loaded model may be called from many threads at once; every call works on
+ * its own buffers. Close it to stop its compute threads.
+ */
+public final class Blip implements AutoCloseable {
+    private final Path directory;
+    private final BlipConfig config;
+    private final ModelKind kind;
+    private final BertTokenizer tokenizer;
+    private final BlipImageProcessor processor;
+    private final GenerationConfig generationDefaults;
+    private final Parallel parallel;
+    private final BlipForConditionalGeneration captioner;
+    private final BlipForQuestionAnswering vqa;
+    private final BlipForImageTextRetrieval retrieval;
+    private final BlipModel contrastive;
+
+    private Blip(Path directory, BlipConfig config, ModelKind kind, BertTokenizer tokenizer,
+            BlipImageProcessor processor, GenerationConfig generationDefaults, Parallel parallel,
+            Object head) {
+        this.directory = directory;
+        this.config = config;
+        this.kind = kind;
+        this.tokenizer = tokenizer;
+        this.processor = processor;
+        this.generationDefaults = generationDefaults;
+        this.parallel = parallel;
+        this.captioner = head instanceof BlipForConditionalGeneration m ? m : null;
+        this.vqa = head instanceof BlipForQuestionAnswering m ? m : null;
+        this.retrieval = head instanceof BlipForImageTextRetrieval m ? m : null;
+        this.contrastive = head instanceof BlipModel m ? m : null;
+    }
+
+    /** Loads a model (a directory or a Hub id) with default options. */
+    public static Blip load(String model) {
+        return load(model, LoadOptions.defaults());
+    }
+
+    /**
+     * Loads a model.
+     *
+     * @param model a directory holding config.json, weights, tokenizer and preprocessor files, or a
+     *              Hub id such as {@code Salesforce/blip-image-captioning-base}
+     */
+    public static Blip load(String model, LoadOptions options) {
+        Objects.requireNonNull(model, "model");
+        Path dir;
+        try (ModelLocator locator = options.listener() == null
+                ? ModelLocator.fromSystem() : ModelLocator.fromSystem(options.listener())) {
+            dir = locator.resolve(model, options.revision());
+        }
+        return load(dir, options);
+    }
+
+    /** Loads a model from a local directory in the Hugging Face layout. */
+    public static Blip load(Path directory, LoadOptions options) {
+        BlipConfig config;
+        try {
+            config = BlipConfig.read(directory.resolve("config.json"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        ModelKind kind = ModelKind.fromArchitectures(config.architectures());
+        if (kind == null) {
+            throw new TaskException(directory.resolve("config.json") + ": architectures "
+                    + config.architectures() + " names no BLIP head this project runs (expected one of "
+                    + Arrays.stream(ModelKind.values()).map(ModelKind::architecture).toList() + ")");
+        }
+        BertTokenizer tokenizer = BertTokenizer.load(directory);
+        BlipImageProcessor processor = new BlipImageProcessor(readProcessorConfig(directory, config));
+        GenerationConfig generation = readGenerationDefaults(directory, config);
+        Parallel parallel = new Parallel(options.effectiveThreads());
+        try (LoadedWeights weights = openWeights(directory)) {
+            Object head = switch (kind) {
+                case CAPTIONING -> BlipForConditionalGeneration.load(weights.stateDict(), config, parallel);
+                case QUESTION_ANSWERING -> BlipForQuestionAnswering.load(weights.stateDict(), config, parallel);
+                case RETRIEVAL -> BlipForImageTextRetrieval.load(weights.stateDict(), config, parallel);
+                case CONTRASTIVE -> BlipModel.load(weights.stateDict(), config, parallel);
+            };
+            return new Blip(directory, config, kind, tokenizer, processor, generation, parallel, head);
+        } catch (RuntimeException e) {
+            parallel.close();
+            throw e;
+        }
+    }
+
+    private static LoadedWeights openWeights(Path directory) {
+        try {
+            return Checkpoints.open(directory);
+        } catch (IOException e) {
+            throw new UncheckedIOException(directory + ": cannot read the weights: " + e.getMessage(), e);
+        }
+    }
+
+    private static ImageProcessorConfig readProcessorConfig(Path dir, BlipConfig config) {
+        Path file = dir.resolve("preprocessor_config.json");
+        if (Files.isRegularFile(file)) {
+            return ImageProcessorConfig.read(file);
+        }
+        // Without a processor file the reference's BlipImageProcessor defaults apply, at the
+        // resolution the vision tower was trained for.
+        return ImageProcessorConfig.defaults().withSize(config.vision().imageSize(), config.vision().imageSize());
+    }
+
+    private static GenerationConfig readGenerationDefaults(Path dir, BlipConfig config) {
+        Path file = dir.resolve("generation_config.json");
+        GenerationConfig g;
+        try {
+            g = Files.isRegularFile(file) ? GenerationConfig.fromJson(file) : GenerationConfig.defaults();
+        } catch (IOException e) {
+            throw new UncheckedIOException(file + ": cannot read: " + e.getMessage(), e);
+        }
+        return withBlipTokens(g, config);
+    }
+
+    /**
+     * BLIP's generate() always ends at [SEP] and pads with the text config's pad id, whatever
+     * generation_config.json says (its eos_token_id is the unused BERT id 2).
+     */
+    private static GenerationConfig withBlipTokens(GenerationConfig g, BlipConfig config) {
+        return g.toBuilder().bosTokenId(config.text().bosTokenId()).eosTokenId(config.text().sepTokenId())
+                .padTokenId(config.text().padTokenId()).build();
+    }
+
+    /** The directory the model was loaded from (a Hub snapshot for Hub ids). */
+    public Path directory() {
+        return directory;
+    }
+
+    public BlipConfig config() {
+        return config;
+    }
+
+    /** The head this checkpoint holds, which decides the tasks it serves. */
+    public ModelKind kind() {
+        return kind;
+    }
+
+    public BertTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public BlipImageProcessor imageProcessor() {
+        return processor;
+    }
+
+    /**
+     * The generation settings the model comes with (its generation_config.json over the
+     * reference's defaults, ending at [SEP]); start from these to change a few settings.
+     */
+    public GenerationConfig generationDefaults() {
+        return generationDefaults;
+    }
+
+    /** Decodes an image file as the reference's processor would see it. */
+    public static RgbImage readImage(Path file) {
+        return Images.read(file);
+    }
+
+    // ---------------------------------------------------------------- captioning
+
+    /** Captions one image file with the model's default generation settings. */
+    public GeneratedText caption(Path image) {
+        return caption(List.of(readImage(image)), null, generationDefaults).get(0);
+    }
+
+    /** Captions one image with the model's default generation settings. */
+    public GeneratedText caption(RgbImage image) {
+        return caption(List.of(image), null, generationDefaults).get(0);
+    }
+
+    /**
+     * Captions a batch of images.
+     *
+     * @param images     the images, encoded as one batch
+     * @param prompt     text the caption must start with (for example "a picture of"), or null
+     * @param generation decoding settings (see {@link #generationDefaults()})
+     * @return {@code numReturnSequences} captions per image, image by image
+     */
+    public List<GeneratedText> caption(List<RgbImage> images, String prompt, GenerationConfig generation) {
+        requireKind(ModelKind.CAPTIONING, "caption");
+        return images.isEmpty() ? List.of() : caption(pixels(images), prompt, generation);
+    }
+
+    /** Captions a batch of already preprocessed images; see {@link #caption(List, String, GenerationConfig)}. */
+    public List<GeneratedText> caption(PixelValues pixels, String prompt, GenerationConfig generation) {
+        requireKind(ModelKind.CAPTIONING, "caption");
+        int[] promptIds = decoderPrompt(prompt);
+        GenerationConfig g = forBlip(generation);
+        checkPromptLength(promptIds.length, g, prompt);
+        int n = pixels.count();
+        if (n == 0) {
+            return List.of();
+        }
+        float[] imageEmbeds = captioner.vision(pixels.values(), n, pixels.height(), pixels.width()).lastHiddenState();
+        int maxLength = g.maxLengthFor(promptIds.length);
+        StepDecoder.Factory factory = captioner.decoderFactory(imageEmbeds, n, maxLength);
+        return decode(Generator.generate(factory, n, promptIds, g));
+    }
+
+    /**
+     * The decoder's start ids: {@code [DEC]}, then the prompt's tokens without the final
+     * {@code [SEP]} (the reference tokenizes {@code [CLS] prompt [SEP]}, replaces {@code [CLS]}
+     * by {@code [DEC]} and drops the last id).
+     */
+    private int[] decoderPrompt(String prompt) {
+        if (prompt == null || prompt.isEmpty()) {
+            return new int[] {config.text().bosTokenId()};
+        }
+        int[] ids = tokenizer.encode(prompt);
+        int[] out = Arrays.copyOf(ids, ids.length - 1);
+        out[0] = config.text().bosTokenId();
+        return out;
+    }
+
+    private void checkPromptLength(int promptLength, GenerationConfig g, String prompt) {
+        int limit = config.text().maxPositionEmbeddings();
+        if (promptLength >= limit) {
+            throw new TaskException("the prompt \"" + prompt + "\" is " + promptLength
+                    + " tokens; this model reads at most " + limit + " tokens, so use a shorter prompt");
+        }
+        if (g.maxNewTokens() == null && promptLength >= g.maxLength()) {
+            throw new TaskException("the prompt \"" + prompt + "\" is " + promptLength
+                    + " tokens, which leaves nothing to generate within max_length " + g.maxLength()
+                    + "; raise --max-length or use --max-new-tokens");
+        }
+        if (g.maxLengthFor(promptLength) > limit) {
+            throw new TaskException("max_length " + g.maxLengthFor(promptLength) + " exceeds the "
+                    + limit + " positions this model's text decoder has; lower --max-length or --max-new-tokens");
+        }
+    }
+
+    // ---------------------------------------------------------------- VQA
+
+    /** Answers one question about one image file with the model's default settings. */
+    public GeneratedText answer(Path image, String question) {
+        return answer(List.of(readImage(image)), List.of(question), generationDefaults).get(0);
+    }
+
+    /**
+     * Answers questions about images: question {@code i} is asked about image {@code i}. The
+     * questions are encoded as one batch padded to the longest, and the answer decoder attends to
+     * every question position, padding included, as the reference's {@code generate} does.
+     *
+     * @return {@code numReturnSequences} answers per pair, pair by pair
+     */
+    public List<GeneratedText> answer(List<RgbImage> images, List<String> questions, GenerationConfig generation) {
+        requireKind(ModelKind.QUESTION_ANSWERING, "answer questions");
+        return images.isEmpty() && questions.isEmpty() ? List.of()
+                : answer(images.isEmpty() ? null : pixels(images), questions, generation);
+    }
+
+    /** Answers questions about already preprocessed images; see {@link #answer(List, List, GenerationConfig)}. */
+    public List<GeneratedText> answer(PixelValues pixels, List<String> questions, GenerationConfig generation) {
+        requireKind(ModelKind.QUESTION_ANSWERING, "answer questions");
+        int n = pixels == null ? 0 : pixels.count();
+        if (n != questions.size()) {
+            throw new IllegalArgumentException("answer: " + n + " images but " + questions.size()
+                    + " questions; pass one question per image");
+        }
+        if (n == 0) {
+            return List.of();
+        }
+        Batch q = tokenizer.encodeBatch(questions, null, Padding.LONGEST);
+        int qLen = q.inputIds()[0].length;
+        int limit = config.text().maxPositionEmbeddings();
+        if (qLen > limit) {
+            throw new TaskException("a question is " + qLen + " tokens; this model reads at most " + limit);
+        }
+        GenerationConfig g = forBlip(generation);
+        int[] start = {config.text().bosTokenId()};
+        checkPromptLength(1, g, null);
+        float[] imageEmbeds = vqa.vision(pixels.values(), n, pixels.height(), pixels.width()).lastHiddenState();
+        float[] questionEmbeds = vqa.encodeQuestions(imageEmbeds, n, q.inputIds(), q.attentionMask());
+        StepDecoder.Factory factory = vqa.decoderFactory(questionEmbeds, n, qLen, null, g.maxLengthFor(1));
+        return decode(Generator.generate(factory, n, start, g));
+    }
+
+    // ---------------------------------------------------------------- matching and embeddings
+
+    /**
+     * Scores every image against every text: the ITM match probability (image-grounded encoder)
+     * and the ITC cosine similarity of the normalized projected features.
+     */
+    public MatchScores match(List<RgbImage> images, List<String> texts) {
+        requireKind(ModelKind.RETRIEVAL, "match images and texts");
+        if (images.isEmpty() || texts.isEmpty()) {
+            return new MatchScores(new float[images.size()][0], new float[images.size()][0]);
+        }
+        return match(pixels(images), texts);
+    }
+
+    /** Scores already preprocessed images against texts; see {@link #match(List, List)}. */
+    public MatchScores match(PixelValues pixels, List<String> texts) {
+        requireKind(ModelKind.RETRIEVAL, "match images and texts");
+        int n = pixels.count();
+        if (n == 0 || texts.isEmpty()) {
+            return new MatchScores(new float[n][0], new float[n][0]);
+        }
+        Batch t = encodeTexts(texts);
+        float[] imageEmbeds = retrieval.vision(pixels.values(), n, pixels.height(), pixels.width()).lastHiddenState();
+        int nt = texts.size();
+        float[] probs = BlipForImageTextRetrieval.matchProbabilities(
+                retrieval.itmLogits(imageEmbeds, n, t.inputIds(), t.attentionMask()), n, nt);
+        float[] cos = retrieval.cosine(retrieval.imageFeatures(imageEmbeds, n), n,
+                retrieval.textFeatures(t.inputIds(), t.attentionMask()), nt);
+        return new MatchScores(rows(probs, n, texts.size()), rows(cos, n, texts.size()));
+    }
+
+    /** Normalized image features: ITC features for retrieval models, image embeddings for {@code BlipModel}. */
+    public float[][] embedImages(List<RgbImage> images) {
+        requireEmbedding();
+        return images.isEmpty() ? new float[0][] : embedImages(pixels(images));
+    }
+
+    /** Normalized features of already preprocessed images; see {@link #embedImages(List)}. */
+    public float[][] embedImages(PixelValues px) {
+        requireEmbedding();
+        int n = px.count();
+        if (n == 0) {
+            return new float[0][];
+        }
+        float[] feats;
+        int dim;
+        if (retrieval != null) {
+            float[] imageEmbeds = retrieval.vision(px.values(), n, px.height(), px.width()).lastHiddenState();
+            feats = retrieval.imageFeatures(imageEmbeds, n);
+        } else {
+            feats = contrastive.imageEmbeds(contrastive.vision(px.values(), n, px.height(), px.width()));
+        }
+        dim = feats.length / n;
+        return rows(feats, n, dim);
+    }
+
+    /** Normalized text features, the counterpart of {@link #embedImages(List)}. */
+    public float[][] embedTexts(List<String> texts) {
+        requireEmbedding();
+        int n = texts.size();
+        if (n == 0) {
+            return new float[0][];
+        }
+        Batch t = encodeTexts(texts);
+        float[] feats = retrieval != null
+                ? retrieval.textFeatures(t.inputIds(), t.attentionMask())
+                : contrastive.textEmbeds(t.inputIds(), t.attentionMask());
+        return rows(feats, n, feats.length / n);
+    }
+
+    private Batch encodeTexts(List<String> texts) {
+        // The reference processor truncates nothing by default; the text encoder's positions do.
+        Batch t = tokenizer.encodeBatch(texts, null, Padding.LONGEST);
+        int len = t.inputIds()[0].length;
+        int limit = config.text().maxPositionEmbeddings();
+        if (len > limit) {
+            throw new TaskException("a text is " + len + " tokens; this model reads at most " + limit
+                    + " tokens, so shorten it");
+        }
+        return t;
+    }
+
+    private void requireEmbedding() {
+        if (retrieval == null && contrastive == null) {
+            throw new TaskException(directory + " is a " + kind.architecture() + " (" + kind.description()
+                    + ") model; embeddings need a BlipForImageTextRetrieval or BlipModel checkpoint such as "
+                    + "Salesforce/blip-itm-base-coco");
+        }
+    }
+
+    private void requireKind(ModelKind needed, String what) {
+        if (kind != needed) {
+            throw new TaskException(directory + " is a " + kind.architecture() + " (" + kind.description()
+                    + ") model and cannot " + what + "; use a " + needed.architecture() + " checkpoint");
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /** Preprocesses images as the model's processor config says (resize, rescale, normalize). */
+    public PixelValues pixels(List<RgbImage> images) {
+        float[] values = processor.preprocessBatch(images);
+        return new PixelValues(values, images.size(), processor.config().height(), processor.config().width());
+    }
+
+    /** The caller's settings with BLIP's special tokens, as the reference's generate() forces them. */
+    private GenerationConfig forBlip(GenerationConfig g) {
+        return withBlipTokens(Objects.requireNonNull(g, "generation"), config);
+    }
+
+    private List<GeneratedText> decode(GenerationResult result) {
+        int pad = config.text().padTokenId();
+        int[][] seqs = result.sequences();
+        float[] scores = result.sequencesScores();
+        List<GeneratedText> out = new ArrayList<>(seqs.length);
+        for (int i = 0; i < seqs.length; i++) {
+            int[] ids = stripTrailing(seqs[i], pad);
+            double score = scores == null ? Double.NaN : scores[i];
+            out.add(new GeneratedText(tokenizer.decode(ids, true), ids, score));
+        }
+        return out;
+    }
+
+    private static int[] stripTrailing(int[] seq, int pad) {
+        int end = seq.length;
+        while (end > 1 && seq[end - 1] == pad) {
+            end--;
+        }
+        return Arrays.copyOf(seq, end);
+    }
+
+    private static float[][] rows(float[] flat, int n, int width) {
+        float[][] out = new float[n][];
+        for (int i = 0; i < n; i++) {
+            out[i] = Arrays.copyOfRange(flat, i * width, (i + 1) * width);
+        }
+        return out;
+    }
+
+    /** Stops the compute threads. */
+    @Override
+    public void close() {
+        parallel.close();
+    }
+}
