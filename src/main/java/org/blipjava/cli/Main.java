@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
             VqaCommand.class,
             MatchCommand.class,
             EmbedCommand.class,
+            EvalCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main {
