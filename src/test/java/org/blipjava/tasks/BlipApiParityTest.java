@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -14,6 +16,7 @@ import org.blipjava.checkpoint.SafetensorsFile;
 import org.blipjava.generation.GenerationConfig;
 import org.blipjava.testing.Fixtures;
 import org.blipjava.testing.Fixtures.FixtureSet;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -73,6 +76,45 @@ class BlipApiParityTest {
                 checkGenerated("vqa." + name, c, out, blip.config().text().padTokenId());
             }
         }
+    }
+
+    /** The same generation cases with the weights read from pytorch_model.bin instead of safetensors. */
+    @ParameterizedTest
+    @MethodSource("sets")
+    void pytorchBinWeightsGiveTheSameGenerations(FixtureSet set, @TempDir Path tmp) throws Exception {
+        JsonNode expected = set.expected();
+        int compared = 0;
+        for (String[] pair : new String[][] {{"tiny-caption", "caption"}, {"tiny-vqa", "vqa"}}) {
+            Path src = set.model(pair[0]);
+            if (!Files.isRegularFile(src.resolve("pytorch_model.bin"))) {
+                continue;
+            }
+            // A copy of the model directory that has only the .bin weights.
+            Path dir = Files.createDirectory(tmp.resolve(pair[0]));
+            try (Stream<Path> files = Files.list(src)) {
+                for (Path f : files.toList()) {
+                    if (!f.getFileName().toString().contains("safetensors")) {
+                        Files.createSymbolicLink(dir.resolve(f.getFileName()), f.toAbsolutePath());
+                    }
+                }
+            }
+            JsonNode section = expected.get(pair[1]);
+            try (Blip blip = Blip.load(dir, LoadOptions.defaults().withThreads(1)); SafetensorsFile tensors = set.openTensors()) {
+                for (String name : FixtureGeneration.cases(section)) {
+                    JsonNode c = section.get(name);
+                    int n = c.get("ids").size();
+                    PixelValues px = FixtureGeneration.pixels(tensors, FixtureGeneration.images(expected, section, n),
+                            blip.config().vision().imageSize());
+                    GenerationConfig g = FixtureGeneration.config(blip.generationDefaults(), c.get("kwargs"));
+                    List<GeneratedText> out = pair[1].equals("caption")
+                            ? blip.caption(px, c.has("prompt") ? c.get("prompt").asText() : null, g)
+                            : blip.answer(px, FixtureGeneration.strings(section.get("questions")).subList(0, n), g);
+                    checkGenerated(pair[0] + " (.bin) " + name, c, out, blip.config().text().padTokenId());
+                    compared++;
+                }
+            }
+        }
+        assertThat(compared).as("no model with pytorch_model.bin in " + set).isPositive();
     }
 
     private static void checkGenerated(String what, JsonNode c, List<GeneratedText> out, int pad) {
