@@ -1,7 +1,6 @@
 package org.blipjava.tensor;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -71,7 +70,7 @@ public final class Kernels {
         return b == null ? 0f : b[c];
     }
 
-    // Same accumulation order as dot(): lane-wise FMA, then reduceLanes, then a scalar tail.
+    // Same accumulation order as dot(): lane-wise FMA, then lanes summed first to last, then a scalar tail.
     private static void tile2x4(float[] x, int in, float[] w, float[] b, int out, float[] y, int r, int c) {
         int xa = r * in;
         int xb = xa + in;
@@ -99,10 +98,8 @@ public final class Kernels {
             b2 = xs.fma(v2, b2);
             b3 = xs.fma(v3, b3);
         }
-        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
-        float t0 = b0.reduceLanes(VectorOperators.ADD), t1 = b1.reduceLanes(VectorOperators.ADD);
-        float t2 = b2.reduceLanes(VectorOperators.ADD), t3 = b3.reduceLanes(VectorOperators.ADD);
+        float s0 = sumLanes(a0), s1 = sumLanes(a1), s2 = sumLanes(a2), s3 = sumLanes(a3);
+        float t0 = sumLanes(b0), t1 = sumLanes(b1), t2 = sumLanes(b2), t3 = sumLanes(b3);
         for (; i < in; i++) {
             float xr = x[xa + i];
             float xs = x[xb + i];
@@ -127,6 +124,18 @@ public final class Kernels {
         y[yb + 3] = t3 + bias(b, c + 3);
     }
 
+    /**
+     * Sums the lanes first to last. {@code reduceLanes(ADD)} is not used: its order differs between
+     * the JIT intrinsic and the interpreter's fallback, which would make results depend on warm-up.
+     */
+    private static float sumLanes(FloatVector v) {
+        float s = 0f;
+        for (int i = 0; i < LANES; i++) {
+            s += v.lane(i);
+        }
+        return s;
+    }
+
     /** Dot product of {@code a[ao..ao+n)} and {@code b[bo..bo+n)} with a fixed reduction order. */
     public static float dot(float[] a, int ao, float[] b, int bo, int n) {
         FloatVector acc = FloatVector.zero(F);
@@ -135,7 +144,7 @@ public final class Kernels {
         for (; i < bound; i += LANES) {
             acc = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromArray(F, b, bo + i), acc);
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = sumLanes(acc);
         for (; i < n; i++) {
             s = Math.fma(a[ao + i], b[bo + i], s);
         }
