@@ -34,7 +34,7 @@ import java.util.Set;
  * non-contiguous tensors are copied into memory owned by this object. Close it
  * (try-with-resources) when done with its tensors. Safe to read from several threads once open.
  */
-public final class PytorchCheckpoint implements AutoCloseable {
+public final class PytorchCheckpoint implements TensorFile {
     /** Globals a state dict may name, by "module.name". */
     private static final Set<String> REBUILD_FUNCTIONS = Set.of(
             "torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor_v3",
@@ -98,24 +98,17 @@ public final class PytorchCheckpoint implements AutoCloseable {
         }
     }
 
-    /** The file this was read from. */
+    @Override
     public Path path() {
         return path;
     }
 
     /** All tensors by state-dict key, in the file's order (tied weights appear under each key). */
+    @Override
     public Map<String, TensorData> tensors() {
         return tensors;
     }
 
-    /** The named tensor; throws {@link CheckpointException} naming the file when absent. */
-    public TensorData get(String name) {
-        TensorData t = tensors.get(name);
-        if (t == null) {
-            throw new CheckpointException(path + ": no tensor named '" + name + "'");
-        }
-        return t;
-    }
 
     /** Unmaps the file and frees copies; tensors obtained from it must not be used afterwards. */
     @Override

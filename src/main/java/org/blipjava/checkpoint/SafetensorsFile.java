@@ -24,7 +24,7 @@ import java.util.Map;
  * them. The header is validated: every byte range must lie inside the file and match its
  * dtype and shape.
  */
-public final class SafetensorsFile implements AutoCloseable {
+public final class SafetensorsFile implements TensorFile {
     /** Headers larger than this are refused: real files have headers of a few hundred KB. */
     private static final long MAX_HEADER_BYTES = 100L << 20;
 
@@ -112,12 +112,13 @@ public final class SafetensorsFile implements AutoCloseable {
         }
     }
 
-    /** The file this was read from. */
+    @Override
     public Path path() {
         return path;
     }
 
     /** All tensors by name, in header order. */
+    @Override
     public Map<String, TensorData> tensors() {
         return tensors;
     }
@@ -127,14 +128,6 @@ public final class SafetensorsFile implements AutoCloseable {
         return metadata;
     }
 
-    /** The named tensor; throws {@link CheckpointException} naming the file when absent. */
-    public TensorData get(String name) {
-        TensorData t = tensors.get(name);
-        if (t == null) {
-            throw new CheckpointException(path + ": no tensor named '" + name + "'");
-        }
-        return t;
-    }
 
     /** Unmaps the file; tensors obtained from it must not be used afterwards. */
     @Override
