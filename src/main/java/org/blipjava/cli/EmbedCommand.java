@@ -13,8 +13,8 @@ import picocli.CommandLine.Parameters;
 
 /** {@code blip embed}: normalized image and text features. */
 @Command(name = "embed", mixinStandardHelpOptions = true,
-        description = {"Prints the L2-normalized contrastive (ITC) features of images and of --text",
-            "texts; the dot product of two features is their cosine similarity.",
+        description = {"Prints normalized contrastive (ITC) features of images and texts.",
+            "The features are L2-normalized, so the dot product of two is their cosine similarity.",
             "Default model: Salesforce/blip-itm-base-coco."})
 final class EmbedCommand extends ModelCommand {
     @Parameters(arity = "0..*", paramLabel = "IMAGE", description = "Image files, directories or globs.")

@@ -12,8 +12,8 @@ import picocli.CommandLine.Parameters;
 
 /** {@code blip match}: ITM probability and ITC cosine for every image x text. */
 @Command(name = "match", mixinStandardHelpOptions = true,
-        description = {"Scores every image against every --text: the image-text matching (ITM)",
-            "probability and the contrastive (ITC) cosine similarity.",
+        description = {"Scores every image against every text (ITM probability, ITC cosine).",
+            "ITM is the image-grounded encoder's match probability, ITC the cosine similarity of the contrastive features.",
             "Default model: Salesforce/blip-itm-base-coco."})
 final class MatchCommand extends ModelCommand {
     @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "Image files, directories or globs.")

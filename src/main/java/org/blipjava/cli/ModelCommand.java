@@ -43,7 +43,7 @@ abstract class ModelCommand implements Callable<Integer> {
     CommonOptions common;
 
     @Option(names = {"-m", "--model"}, paramLabel = "MODEL",
-            description = "A model directory or a Hugging Face Hub id (default: ${COMMAND-NAME} default below).")
+            description = "A model directory or a Hugging Face Hub id (the default model is named above).")
     String model;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FILE",

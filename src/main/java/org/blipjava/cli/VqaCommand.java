@@ -15,8 +15,8 @@ import picocli.CommandLine.Parameters;
 
 /** {@code blip vqa}: answers questions about images. */
 @Command(name = "vqa", mixinStandardHelpOptions = true,
-        description = {"Answers questions about images: every image is asked every --question,",
-            "or with --paired the i-th question is asked about the i-th image.",
+        description = {"Answers questions about images.",
+            "Every image is asked every --question, or with --paired the i-th question is asked about the i-th image.",
             "Questions of one batch are padded to the longest, as the reference batches them.",
             "Default model: Salesforce/blip-vqa-base."})
 final class VqaCommand extends ModelCommand {
