@@ -150,7 +150,12 @@ class MeteorTest {
         MeteorStats s = m.bestStats("a large automobile", List.of("a big car"));
         assertThat(s.exact().testFunction()).isEqualTo(1);
         assertThat(s.synonym().testContent()).isEqualTo(2);
-        MeteorStats st = m.bestStats("dogs running", List.of("dog runs"));
-        assertThat(st.stem().testContent() + st.synonym().testContent()).isEqualTo(2);
+        // A stem match WordNet does not know about is the only option for its words, so it is fixed.
+        MeteorStats st = m.bestStats("a blorks", List.of("a blork"));
+        assertThat(st.stem().testContent()).isEqualTo(1);
+        // "dogs"/"dog" is proposed by both the stem and the synonym module, so it is not fixed, and
+        // the search (non-exact matches count 0) prefers leaving both pairs out to adding a chunk.
+        MeteorStats both = m.bestStats("dogs running", List.of("dog runs"));
+        assertThat(both.testMatches()).isZero();
     }
 }
