@@ -1,0 +1,161 @@
+package org.blipjava.metrics;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * METEOR on small cases computed by hand from the METEOR formulas, with a toy stemmer (strip a
+ * final "s"), a toy synonym table and explicit function words so every number is visible.
+ */
+class MeteorTest {
+    private static final double ALPHA = 0.85;
+    private static final double BETA = 0.2;
+    private static final double GAMMA = 0.6;
+    private static final double DELTA = 0.75;
+
+    private static final Meteor.Stemmer STRIP_S = w -> w.endsWith("s") ? w.substring(0, w.length() - 1) : w;
+    private static final Map<String, Set<String>> SYN = Map.of("car", Set.of("n:1"), "automobile", Set.of("n:1"),
+            "big", Set.of("a:2"), "large", Set.of("a:2"));
+
+    private static Meteor toy(Set<String> functionWords) {
+        return new Meteor(Meteor.Parameters.ENGLISH, STRIP_S, w -> SYN.getOrDefault(w, Set.of()), functionWords);
+    }
+
+    private static double fmean(double p, double r) {
+        return p * r / ((1 - ALPHA) * r + ALPHA * p);
+    }
+
+    private static double score(Meteor m, String cand, String... refs) {
+        return m.score(m.bestStats(cand, List.of(refs)));
+    }
+
+    @Test
+    void identicalSentenceScoresOne() {
+        assertThat(score(toy(Set.of()), "a dog runs", "a dog runs")).isCloseTo(1.0, within(1e-12));
+    }
+
+    @Test
+    void exactMatchesWithMissingWords() {
+        // a, b matched in one chunk; candidate has 4 words, reference 3.
+        double p = 2 / 4.0;
+        double r = 2 / 3.0;
+        double frag = 1 / ((2 + 2) / 2.0);
+        double want = fmean(p, r) * (1 - GAMMA * Math.pow(frag, BETA));
+        MeteorStats s = toy(Set.of()).bestStats("a b c d", List.of("a b x"));
+        assertThat(s.exact().testContent()).isEqualTo(2);
+        assertThat(s.chunks()).isEqualTo(1);
+        assertThat(toy(Set.of()).score(s)).isCloseTo(want, within(1e-12));
+    }
+
+    @Test
+    void fragmentationPenalty() {
+        // All words matched but in swapped order: two chunks of one word, frag = 2 / 2 = 1.
+        MeteorStats s = toy(Set.of()).bestStats("b a", List.of("a b"));
+        assertThat(s.chunks()).isEqualTo(2);
+        assertThat(toy(Set.of()).score(s)).isCloseTo(1.0 * (1 - GAMMA), within(1e-12));
+    }
+
+    @Test
+    void stemMatchesWeighZeroPointSix() {
+        MeteorStats s = toy(Set.of()).bestStats("dogs run", List.of("dog run"));
+        assertThat(s.exact().testContent()).isEqualTo(1);
+        assertThat(s.stem().testContent()).isEqualTo(1);
+        assertThat(s.stem().referenceContent()).isEqualTo(1);
+        // One chunk covering everything: no penalty.
+        double p = (1.0 + 0.6) / 2;
+        assertThat(toy(Set.of()).score(s)).isCloseTo(fmean(p, p), within(1e-12));
+    }
+
+    @Test
+    void synonymMatchesWeighZeroPointEight() {
+        MeteorStats s = toy(Set.of()).bestStats("red car", List.of("red automobile"));
+        assertThat(s.synonym().testContent()).isEqualTo(1);
+        double p = (1.0 + 0.8) / 2;
+        assertThat(toy(Set.of()).score(s)).isCloseTo(fmean(p, p), within(1e-12));
+    }
+
+    @Test
+    void functionWordsWeighOneMinusDelta() {
+        // "a" is a function word: length 0.75 * 1 + 0.25 * 1, matched 0.25.
+        MeteorStats s = toy(Set.of("a")).bestStats("a dog", List.of("a cat"));
+        assertThat(s.testFunctionWords()).isEqualTo(1);
+        assertThat(s.exact().testFunction()).isEqualTo(1);
+        double p = (1 - DELTA) / (DELTA + (1 - DELTA));
+        double frag = 1 / 1.0;
+        assertThat(toy(Set.of("a")).score(s)).isCloseTo(fmean(p, p) * (1 - GAMMA * Math.pow(frag, BETA)), within(1e-12));
+    }
+
+    @Test
+    void ambiguousMatchTakesTheAlignmentWithFewerChunks() {
+        // Reference "a" could match either candidate "a"; the one after "x" continues the chunk.
+        MeteorStats s = toy(Set.of()).bestStats("a x a", List.of("x a"));
+        assertThat(s.chunks()).isEqualTo(1);
+        double want = fmean(2 / 3.0, 1.0) * (1 - GAMMA * Math.pow(1 / 2.0, BETA));
+        assertThat(toy(Set.of()).score(s)).isCloseTo(want, within(1e-12));
+    }
+
+    @Test
+    void searchCountsNonExactMatchesAsZeroLikeMeteor() {
+        // "dog" can stem-match either "dogs"; METEOR's search adds 0.5 per side to an integer
+        // total, so taking it gains nothing and costs a chunk: the alignment leaves it out.
+        MeteorStats s = toy(Set.of()).bestStats("b dogs dogs", List.of("dog b"));
+        assertThat(s.stem().testContent()).isZero();
+        assertThat(s.exact().testContent()).isEqualTo(1);
+        assertThat(s.chunks()).isEqualTo(1);
+        assertThat(toy(Set.of()).score(s)).isCloseTo(fmean(1 / 3.0, 1 / 2.0) * (1 - GAMMA), within(1e-12));
+    }
+
+    @Test
+    void bestReferenceAndCorpusFromSummedStatistics() {
+        Meteor m = toy(Set.of());
+        assertThat(score(m, "dog run", "x y", "dog run", "dog")).isCloseTo(1.0, within(1e-12));
+        Map<String, List<String>> refs = new LinkedHashMap<>();
+        refs.put("1", List.of("a b"));
+        refs.put("2", List.of("a b"));
+        Map<String, String> cands = new LinkedHashMap<>();
+        cands.put("1", "a b");
+        cands.put("2", "b a");
+        MetricResult r = m.score(CaptionSet.of(refs, cands));
+        assertThat(r.perImage().get(0)).isCloseTo(1.0, within(1e-12));
+        assertThat(r.perImage().get(1)).isCloseTo(1 - GAMMA, within(1e-12));
+        // Summed: 4 of 4 words matched on both sides in 3 chunks.
+        assertThat(r.corpus()).isCloseTo(1 - GAMMA * Math.pow(3 / 4.0, BETA), within(1e-12));
+    }
+
+    @Test
+    void nothingMatchedScoresZero() {
+        assertThat(score(toy(Set.of()), "x y", "a b")).isZero();
+        assertThat(score(toy(Set.of()), "", "a b")).isZero();
+    }
+
+    @Test
+    void englishResourcesStemAndSynonyms() {
+        Meteor.Stemmer stem = MeteorResources.snowballEnglish();
+        assertThat(stem.stem("running")).isEqualTo("run");
+        assertThat(stem.stem("dogs")).isEqualTo("dog");
+        Meteor.Synonyms wn = MeteorResources.wordNet();
+        assertThat(wn.synsets("car")).containsAnyElementsOf(wn.synsets("automobile"));
+        // Base forms through WordNet's exception lists: "mice" shares the synsets of "mouse".
+        assertThat(wn.synsets("mice")).isNotEmpty().isSubsetOf(wn.synsets("mouse"));
+        assertThat(wn.synsets("car")).doesNotContainAnyElementsOf(wn.synsets("banana"));
+        assertThat(MeteorResources.englishFunctionWords()).contains("a", "the", "of").doesNotContain("dog");
+
+        Meteor m = Meteor.english();
+        MeteorStats s = m.bestStats("a large automobile", List.of("a big car"));
+        assertThat(s.exact().testFunction()).isEqualTo(1);
+        assertThat(s.synonym().testContent()).isEqualTo(2);
+        // A stem match WordNet does not know about is the only option for its words, so it is fixed.
+        MeteorStats st = m.bestStats("a blorks", List.of("a blork"));
+        assertThat(st.stem().testContent()).isEqualTo(1);
+        // "dogs"/"dog" is proposed by both the stem and the synonym module, so it is not fixed, and
+        // the search (non-exact matches count 0) prefers leaving both pairs out to adding a chunk.
+        MeteorStats both = m.bestStats("dogs running", List.of("dog runs"));
+        assertThat(both.testMatches()).isZero();
+    }
+}
