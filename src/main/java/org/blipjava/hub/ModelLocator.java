@@ -65,7 +65,8 @@ public final class ModelLocator implements AutoCloseable {
         this.env = b.env;
         this.listener = b.listener;
         this.userHome = b.userHome;
-        this.http = new HubHttp(env.endpoint(), env.token(), b.connectTimeout, b.metadataTimeout, b.downloadTimeout);
+        this.http = new HubHttp(env.endpoint(), env.token(), b.connectTimeout, b.metadataTimeout, b.downloadTimeout,
+                b.stallTimeout);
     }
 
     /**
@@ -476,6 +477,7 @@ public final class ModelLocator implements AutoCloseable {
         private Duration connectTimeout = Duration.ofSeconds(10);
         private Duration metadataTimeout = Duration.ofSeconds(10);
         private Duration downloadTimeout = Duration.ofSeconds(60);
+        private Duration stallTimeout = Duration.ofSeconds(60);
         private Path userHome = Path.of(System.getProperty("user.home"));
 
         private Builder(HubEnvironment env) {
@@ -503,6 +505,12 @@ public final class ModelLocator implements AutoCloseable {
         /** How long to wait for a download to start answering (default 60 s). */
         public Builder downloadTimeout(Duration d) {
             this.downloadTimeout = positive(d, "downloadTimeout");
+            return this;
+        }
+
+        /** How long a download may go without receiving a byte before it is retried (default 60 s). */
+        public Builder stallTimeout(Duration d) {
+            this.stallTimeout = positive(d, "stallTimeout");
             return this;
         }
 
