@@ -18,6 +18,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -318,6 +322,49 @@ class ModelLocatorTest {
                 .allSatisfy(r -> assertThat(r.authorization()).isEqualTo("Bearer hf_secret"));
         assertThat(requests).filteredOn(r -> r.server().equals("cdn")).isNotEmpty()
                 .allSatisfy(r -> assertThat(r.authorization()).isNull());
+    }
+
+    @Test
+    void keepsTheTokenOnARelativeRedirectOfARenamedRepository() {
+        hub.requiredToken = "hf_secret";
+        hub.rename("old-org/tiny-blip", REPO);
+        try (ModelLocator locator = locator(new HubEnvironment(cache, "hf_secret", hub.endpoint(), false))) {
+            locator.resolve("old-org/tiny-blip", null, ModelFiles.BLIP);
+        }
+        assertThat(hub.requests()).filteredOn(r -> r.server().equals("hub"))
+                .anyMatch(r -> r.path().startsWith("/" + REPO + "/"))
+                .allSatisfy(r -> assertThat(r.authorization()).isEqualTo("Bearer hf_secret"));
+        assertThat(hub.requests()).filteredOn(r -> r.server().equals("cdn"))
+                .allSatisfy(r -> assertThat(r.authorization()).isNull());
+    }
+
+    @Test
+    void downloadsAgainWhenABlobWasDeleted() throws IOException {
+        Path dir;
+        try (ModelLocator locator = locator()) {
+            dir = locator.resolve(REPO, null, ModelFiles.BLIP);
+            Files.delete(repoDir().resolve("blobs").resolve(FakeHub.sha256(filesB.get(WEIGHTS))));
+            hub.clearLog();
+            assertThat(locator.resolve(REPO, null, ModelFiles.BLIP)).isEqualTo(dir);
+        }
+        assertThat(Files.readAllBytes(dir.resolve(WEIGHTS))).isEqualTo(filesB.get(WEIGHTS));
+        assertThat(hub.count("cdn", "GET")).isEqualTo(1);
+    }
+
+    @Test
+    void concurrentResolvesShareOneDownload() throws Exception {
+        try (ModelLocator locator = locator(); ExecutorService pool = Executors.newFixedThreadPool(3)) {
+            List<Future<Path>> results = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                results.add(pool.submit(() -> locator.resolve(REPO, null, ModelFiles.BLIP)));
+            }
+            for (Future<Path> f : results) {
+                Path dir = f.get(20, TimeUnit.SECONDS);
+                assertThat(Files.readAllBytes(dir.resolve(WEIGHTS))).isEqualTo(filesB.get(WEIGHTS));
+            }
+        }
+        // The lock makes the later threads find the finished blob instead of downloading it again.
+        assertThat(hub.count("cdn", "GET")).isEqualTo(1);
     }
 
     @Test
