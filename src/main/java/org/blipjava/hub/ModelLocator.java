@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -373,8 +372,9 @@ public final class ModelLocator implements AutoCloseable {
             Files.createDirectories(blob.getParent());
             Path lockFile = cache.lockFile(m.etag());
             Files.createDirectories(lockFile.getParent());
-            try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-                 FileLock lock = acquire(channel, lockFile)) {
+            // Closing the channel releases the lock, also when the download fails.
+            try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+                acquire(channel, lockFile);
                 if (Files.isRegularFile(blob)) {
                     return blob; // another thread or process finished it while we waited
                 }
@@ -422,10 +422,11 @@ public final class ModelLocator implements AutoCloseable {
         }
     }
 
-    private static FileLock acquire(FileChannel channel, Path lockFile) throws IOException {
+    private static void acquire(FileChannel channel, Path lockFile) throws IOException {
         while (true) {
             try {
-                return channel.lock();
+                channel.lock();
+                return;
             } catch (OverlappingFileLockException e) {
                 // Another thread of this JVM holds it; JVM file locks are per process, so wait here.
                 try {
