@@ -2,7 +2,9 @@ package org.blipjava.hub;
 
 /**
  * Observes file downloads. Calls for one file come in order {@code start}, {@code progress}*,
- * {@code done} on the downloading thread; files are downloaded one after another.
+ * {@code done}, all on the thread that called {@code resolve}; progress is reported a few times a
+ * second and once at the end. One resolve downloads its files one after another; a listener shared
+ * by concurrent resolves must be thread-safe.
  */
 public interface DownloadListener {
     /** A listener that ignores everything. */

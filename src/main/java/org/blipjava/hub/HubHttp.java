@@ -1,20 +1,23 @@
 package org.blipjava.hub;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.http.HttpClient;
 import java.net.http.HttpHeaders;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The Hub's HTTP protocol: metadata by HEAD on {@code /resolve/} (relative redirects followed,
@@ -24,13 +27,14 @@ import java.util.Objects;
 final class HubHttp implements AutoCloseable {
     static final String USER_AGENT = "blip-java/0.1; java/" + Runtime.version().feature();
     private static final int MAX_REDIRECTS = 10;
-    private static final int BUFFER = 1 << 16;
+    private static final long POLL_MILLIS = 200;
 
     private final HttpClient client;
     private final String token;
     private final String endpointAuthority;
     private final Duration metadataTimeout;
     private final Duration downloadTimeout;
+    private final Duration stallTimeout;
 
     /** What a HEAD found: {@link Metadata} or an {@link Answer}. */
     sealed interface HeadResult permits Metadata, Answer {}
@@ -63,7 +67,9 @@ final class HubHttp implements AutoCloseable {
         }
     }
 
-    HubHttp(URI endpoint, String token, Duration connectTimeout, Duration metadataTimeout, Duration downloadTimeout) {
+    HubHttp(URI endpoint, String token, Duration connectTimeout, Duration metadataTimeout, Duration downloadTimeout,
+            Duration stallTimeout) {
+        this.stallTimeout = Objects.requireNonNull(stallTimeout);
         this.token = token;
         this.endpointAuthority = authority(endpoint);
         this.metadataTimeout = Objects.requireNonNull(metadataTimeout);
@@ -115,7 +121,7 @@ final class HubHttp implements AutoCloseable {
     /**
      * Appends the rest of the file at {@code location} to {@code partial}, resuming with a Range
      * request when it already holds bytes. Returns normally when the server sent the whole body.
-     * A lost connection leaves the bytes received so far in {@code partial}.
+     * A lost or stalled connection leaves the bytes received so far in {@code partial}.
      */
     void download(URI location, Path partial, long expectedSize, String file, DownloadListener listener)
             throws NetworkException {
@@ -128,83 +134,117 @@ final class HubHttp implements AutoCloseable {
             return;
         }
         URI current = location;
-        HttpResponse<InputStream> response = null;
         for (int hop = 0; ; hop++) {
             HttpRequest.Builder b = request(current).GET().timeout(downloadTimeout)
                     .header("Accept-Encoding", "identity");
             if (offset > 0) {
                 b.header("Range", "bytes=" + offset + "-");
             }
-            response = send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+            long resumeAt = offset;
+            AtomicReference<FileSink> sink = new AtomicReference<>();
+            HttpResponse.BodyHandler<Void> handler = info -> {
+                int s = info.statusCode();
+                // A 200 means the server ignored the Range: the file starts over.
+                if (s == 200 || (s == 206 && contentRangeStart(info.headers()) == resumeAt)) {
+                    FileSink fs = new FileSink(partial, s == 206 && resumeAt > 0, expectedSize);
+                    sink.set(fs);
+                    return fs;
+                }
+                return HttpResponse.BodySubscribers.replacing(null);
+            };
+            HttpResponse<Void> response = receive(client.sendAsync(b.build(), handler), sink, partial, expectedSize,
+                    file, current, listener);
             int status = response.statusCode();
+            if (sink.get() != null) {
+                if (expectedSize >= 0 && sink.get().position() < expectedSize) {
+                    // The server ended the body early without an error; resume on the next attempt.
+                    throw new NetworkException("connection closed after " + sink.get().position() + " of "
+                            + expectedSize + " bytes of " + file, null);
+                }
+                return;
+            }
             if (status >= 300 && status < 400) {
-                closeQuietly(response.body());
                 if (hop >= MAX_REDIRECTS) {
                     throw new HubException("too many redirects downloading " + file + " from " + location);
                 }
                 current = location(response, current);
                 continue;
             }
-            if (status == 416 && offset > 0) {
-                // The partial file does not fit the server's file; start over next attempt.
-                closeQuietly(response.body());
+            if (status == 206 || (status == 416 && offset > 0)) {
+                // The server cannot continue our partial file where it ends; start over next attempt.
                 delete(partial);
-                throw new NetworkException("server refused to resume " + file + " (HTTP 416)", null);
+                throw new NetworkException("server could not resume " + file + " at byte " + offset
+                        + " (HTTP " + status + ")", null);
             }
             if (status >= 500 || status == 429) {
-                closeQuietly(response.body());
                 throw new NetworkException("HTTP " + status + " downloading " + file + " from " + current, null);
             }
-            if (status != 200 && status != 206) {
-                closeQuietly(response.body());
-                throw new HubException("downloading " + file + " from " + current + " failed with HTTP "
-                        + status + " after its metadata was found; try again later");
-            }
-            break;
+            throw new HubException("downloading " + file + " from " + current + " failed with HTTP "
+                    + status + " after its metadata was found; try again later");
         }
-        boolean append = false;
-        if (response.statusCode() == 206) {
-            long start = contentRangeStart(response.headers());
-            if (start != offset) {
-                closeQuietly(response.body());
-                delete(partial);
-                throw new NetworkException("server resumed " + file + " at byte " + start + " instead of "
-                        + offset, null);
-            }
-            append = offset > 0;
-        }
-        long have = append ? offset : 0;
-        listener.start(file, expectedSize);
-        try (InputStream in = response.body();
-             OutputStream out = Files.newOutputStream(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                     append ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING)) {
-            listener.progress(have);
-            byte[] buf = new byte[BUFFER];
+    }
+
+    /** Waits for a download, reporting progress and aborting it when no byte comes for too long. */
+    private HttpResponse<Void> receive(CompletableFuture<HttpResponse<Void>> future, AtomicReference<FileSink> sinkRef,
+            Path partial, long expectedSize, String file, URI url, DownloadListener listener) throws NetworkException {
+        boolean started = false;
+        try {
             while (true) {
-                int n;
                 try {
-                    n = in.read(buf);
-                } catch (IOException e) {
-                    throw new NetworkException("connection lost after " + have + " bytes of " + file
-                            + " from " + current + ": " + e.getMessage(), e);
+                    return future.get(POLL_MILLIS, TimeUnit.MILLISECONDS);
+                } catch (TimeoutException e) {
+                    FileSink sink = sinkRef.get();
+                    if (sink == null) {
+                        continue; // waiting for headers: the request timeout covers this
+                    }
+                    if (!started) {
+                        listener.start(file, expectedSize);
+                        started = true;
+                    }
+                    listener.progress(sink.position());
+                    if (System.nanoTime() - sink.lastActivityNanos() > stallTimeout.toNanos()) {
+                        IOException stalled = new HttpTimeoutException("no data for " + stallTimeout.toSeconds() + " s");
+                        sink.abort(stalled);
+                        future.cancel(true);
+                        throw new NetworkException("no data received for " + stallTimeout.toSeconds() + " s after "
+                                + sink.position() + " bytes of " + file + " from " + url, stalled);
+                    }
+                } catch (ExecutionException e) {
+                    Throwable cause = e.getCause();
+                    long got = sinkRef.get() == null ? 0 : sinkRef.get().position();
+                    if (cause instanceof FileSink.WriteFailure w) {
+                        throw new HubException("cannot write " + partial + " (" + w.getMessage()
+                                + "); check free space and permissions of the Hub cache, or set HF_HUB_CACHE", w);
+                    }
+                    if (cause instanceof FileSink.Oversize o) {
+                        delete(partial);
+                        throw new HubException("the download of " + file + " from " + url + " sent " + o.getMessage()
+                                + " by the Hub; it was deleted, try again");
+                    }
+                    if (cause instanceof IOException io) {
+                        throw new NetworkException((got > 0 ? "connection lost after " + got + " bytes of " + file
+                                : describe(io) + " (GET " + url + ")"), io);
+                    }
+                    throw new HubException("downloading " + file + " from " + url + " failed: " + cause, cause);
                 }
-                if (n < 0) {
-                    break;
-                }
-                out.write(buf, 0, n);
-                have += n;
-                listener.progress(have);
             }
-        } catch (IOException e) {
-            throw new HubException("cannot write " + partial + " (" + e.getMessage()
-                    + "); check free space and permissions of the Hub cache, or set HF_HUB_CACHE", e);
+        } catch (InterruptedException e) {
+            future.cancel(true);
+            FileSink sink = sinkRef.get();
+            if (sink != null) {
+                sink.abort(new IOException("interrupted"));
+            }
+            Thread.currentThread().interrupt();
+            throw new HubException("interrupted while downloading " + file);
         } finally {
-            listener.done();
-        }
-        if (expectedSize >= 0 && have < expectedSize) {
-            // The server ended the body early without an error; resume on the next attempt.
-            throw new NetworkException("connection closed after " + have + " of " + expectedSize + " bytes of "
-                    + file + " from " + current, null);
+            FileSink sink = sinkRef.get();
+            if (sink != null) {
+                if (!started) {
+                    listener.start(file, expectedSize);
+                }
+                listener.progress(sink.position());
+                listener.done();
+            }
         }
     }
 
@@ -351,11 +391,4 @@ final class HubHttp implements AutoCloseable {
         }
     }
 
-    private static void closeQuietly(InputStream in) {
-        try {
-            in.close();
-        } catch (IOException e) {
-            // Nothing useful to do: the response is abandoned anyway.
-        }
-    }
 }

@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -65,7 +64,8 @@ public final class ModelLocator implements AutoCloseable {
         this.env = b.env;
         this.listener = b.listener;
         this.userHome = b.userHome;
-        this.http = new HubHttp(env.endpoint(), env.token(), b.connectTimeout, b.metadataTimeout, b.downloadTimeout);
+        this.http = new HubHttp(env.endpoint(), env.token(), b.connectTimeout, b.metadataTimeout, b.downloadTimeout,
+                b.stallTimeout);
     }
 
     /**
@@ -372,8 +372,9 @@ public final class ModelLocator implements AutoCloseable {
             Files.createDirectories(blob.getParent());
             Path lockFile = cache.lockFile(m.etag());
             Files.createDirectories(lockFile.getParent());
-            try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-                 FileLock lock = acquire(channel, lockFile)) {
+            // Closing the channel releases the lock, also when the download fails.
+            try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+                acquire(channel, lockFile);
                 if (Files.isRegularFile(blob)) {
                     return blob; // another thread or process finished it while we waited
                 }
@@ -421,10 +422,11 @@ public final class ModelLocator implements AutoCloseable {
         }
     }
 
-    private static FileLock acquire(FileChannel channel, Path lockFile) throws IOException {
+    private static void acquire(FileChannel channel, Path lockFile) throws IOException {
         while (true) {
             try {
-                return channel.lock();
+                channel.lock();
+                return;
             } catch (OverlappingFileLockException e) {
                 // Another thread of this JVM holds it; JVM file locks are per process, so wait here.
                 try {
@@ -476,6 +478,7 @@ public final class ModelLocator implements AutoCloseable {
         private Duration connectTimeout = Duration.ofSeconds(10);
         private Duration metadataTimeout = Duration.ofSeconds(10);
         private Duration downloadTimeout = Duration.ofSeconds(60);
+        private Duration stallTimeout = Duration.ofSeconds(60);
         private Path userHome = Path.of(System.getProperty("user.home"));
 
         private Builder(HubEnvironment env) {
@@ -503,6 +506,12 @@ public final class ModelLocator implements AutoCloseable {
         /** How long to wait for a download to start answering (default 60 s). */
         public Builder downloadTimeout(Duration d) {
             this.downloadTimeout = positive(d, "downloadTimeout");
+            return this;
+        }
+
+        /** How long a download may go without receiving a byte before it is retried (default 60 s). */
+        public Builder stallTimeout(Duration d) {
+            this.stallTimeout = positive(d, "stallTimeout");
             return this;
         }
 
