@@ -19,6 +19,7 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.blipjava.hub.ConsoleProgressListener;
+import org.blipjava.hub.DownloadListener;
 import org.blipjava.image.RgbImage;
 import org.blipjava.tasks.Blip;
 import org.blipjava.tasks.LoadOptions;
@@ -65,9 +66,8 @@ abstract class ModelCommand implements Callable<Integer> {
         validate();
         LoadOptions options = LoadOptions.defaults().withRevision(common.revision)
                 .withThreads(common.threads == null ? 0 : common.threads);
-        if (showProgress()) {
-            options = options.withListener(ConsoleProgressListener.forStderr(true));
-        }
+        // Download bars only on a terminal and never with --no-progress.
+        options = options.withListener(showProgress() ? ConsoleProgressListener.forStderr(true) : DownloadListener.NONE);
         try (Blip blip = Blip.load(model == null ? defaultModel() : model, options)) {
             return run(blip);
         }
