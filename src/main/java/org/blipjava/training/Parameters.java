@@ -82,6 +82,17 @@ public final class Parameters {
         return new Parameters(sd.source(), map);
     }
 
+    /** Parameters from already built values (each under its own name), for tests and fresh models. */
+    static Parameters of(String source, List<Parameter> params) {
+        Map<String, Parameter> map = new LinkedHashMap<>();
+        for (Parameter p : params) {
+            if (map.put(p.name(), p) != null) {
+                throw new IllegalArgumentException("parameter '" + p.name() + "' given twice");
+            }
+        }
+        return new Parameters(source, map);
+    }
+
     private static boolean isFloat(DType d) {
         return d == DType.F32 || d == DType.F16 || d == DType.BF16 || d == DType.F64;
     }
