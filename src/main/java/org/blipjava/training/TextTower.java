@@ -73,6 +73,15 @@ public final class TextTower {
         double eps = config.layerNormEps();
         Tensor x = Ops.layerNorm(t, Ops.add(t, words, pos), rows * len, d, p("embeddings.LayerNorm.weight"),
                 p("embeddings.LayerNorm.bias"), eps);
+        if (cross != null && cross.width() != config.encoderHiddenSize()) {
+            throw new IllegalArgumentException("cross-attention input width " + cross.width()
+                    + " does not match the text config's encoder_hidden_size " + config.encoderHiddenSize());
+        }
+        if (cross != null && cross.states().size() != rows * cross.len() * cross.width()) {
+            throw new IllegalArgumentException("cross-attention states have " + cross.states().size()
+                    + " floats, expected rows*len*width = " + rows * cross.len() * cross.width()
+                    + " (repeat each conditioning input once per text row)");
+        }
         float[] selfMask = additive(mask, rows, len, Ops.SELF_MASK_VALUE, "attention mask");
         float[] crossMask = cross == null ? null : additive(cross.mask(), rows, cross.len(), -Float.MAX_VALUE,
                 "cross-attention mask");
