@@ -130,7 +130,10 @@ public final class VisionTower {
                     }
                 }
                 for (int s = 1; s < seq; s++) {
-                    System.arraycopy(g, base + s * d, gpe, (b * (seq - 1) + s - 1) * d, d);
+                    int dst = (b * (seq - 1) + s - 1) * d;
+                    for (int i = 0; i < d; i++) {
+                        gpe[dst + i] += g[base + s * d + i];
+                    }
                 }
             }
         });
