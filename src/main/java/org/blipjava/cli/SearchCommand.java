@@ -46,7 +46,8 @@ final class SearchCommand extends ModelCommand {
     int k;
 
     @Option(names = "--rerank", paramLabel = "N", defaultValue = "0",
-            description = "Re-rank the best N by ITC with the ITM match probability (default: off).")
+            description = "Re-rank the best N by ITC with the ITM match probability (default: off); with --image "
+                    + "this applies to the caption matches, since ITM scores an image against a text.")
     int rerank;
 
     private IndexInfo info;
