@@ -19,6 +19,8 @@ import picocli.CommandLine.Command;
             VqaCommand.class,
             MatchCommand.class,
             EmbedCommand.class,
+            IndexCommand.class,
+            SearchCommand.class,
             EvalCommand.class,
             ScoreCommand.class,
             CommandLine.HelpCommand.class

@@ -1,0 +1,181 @@
+package org.blipjava.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import org.blipjava.retrieval.ImageIndex;
+import org.blipjava.retrieval.IndexInfo;
+import org.blipjava.retrieval.Indexer;
+import org.blipjava.tasks.Blip;
+import org.blipjava.tasks.LoadOptions;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+
+/** {@code blip index}: embeds a collection of images into a searchable Lucene index. */
+@Command(name = "index", mixinStandardHelpOptions = true,
+        description = {"Embeds images (normalized ITC features) into a Lucene vector index for 'blip search'.",
+            "Re-running skips unchanged files, re-embeds changed ones and drops entries whose file is gone",
+            "(--keep-missing keeps them). Unreadable images are listed and skipped. Work is committed",
+            "every --commit-every seconds, so an interrupted run keeps what it did.",
+            "Default model: Salesforce/blip-itm-base-coco."})
+final class IndexCommand extends ModelCommand {
+    /** Lucene announces its SIMD support on stderr at INFO; that line is noise for a command. */
+    static final Logger LUCENE_LOG = quietLucene();
+
+    @Option(names = "--images", required = true, paramLabel = "DIR_OR_LIST",
+            description = "Image files, directories (recursive), globs, or .txt/.lst files listing one image path per line "
+                    + "(relative to the list). Repeat for several.")
+    List<String> imageArgs;
+
+    @Option(names = "--index", required = true, paramLabel = "PATH", description = "The index directory (created if missing).")
+    Path index;
+
+    @Option(names = "--caption-model", paramLabel = "MODEL",
+            description = "Also caption every image with this captioning model and store the caption "
+                    + "(searchable from 'blip search --image').")
+    String captionModel;
+
+    @Option(names = "--keep-missing", description = "Keep entries whose image file no longer exists.")
+    boolean keepMissing;
+
+    @Option(names = "--commit-every", paramLabel = "SECONDS", defaultValue = "10",
+            description = "Commit at least this often (default: ${DEFAULT-VALUE}); 0 commits after every batch.")
+    double commitEvery;
+
+    static Logger quietLucene() {
+        Logger l = Logger.getLogger("org.apache.lucene.internal.vectorization");
+        l.setLevel(Level.WARNING);
+        return l;
+    }
+
+    @Override
+    String defaultModel() {
+        return "Salesforce/blip-itm-base-coco";
+    }
+
+    @Override
+    void validate() {
+        if (commitEvery < 0 || Double.isNaN(commitEvery)) {
+            throw new ParameterException(spec.commandLine(), "--commit-every must be 0 or more seconds, got " + commitEvery);
+        }
+    }
+
+    @Override
+    int run(Blip blip) {
+        String modelArg = model == null ? defaultModel() : model;
+        IndexInfo info = IndexInfo.forModel(modelArg, blip);
+        List<Path> paths = expandImages(expandLists(imageArgs));
+        Indexer.Options options = new Indexer.Options(common.batchSize,
+                Duration.ofMillis(Math.round(commitEvery * 1000)), !keepMissing);
+        Blip captioner = null;
+        try (ImageIndex idx = ImageIndex.openForWriting(index, info)) {
+            if (captionModel != null) {
+                captioner = Blip.load(captionModel, LoadOptions.defaults().withRevision(common.revision)
+                        .withThreads(common.threads == null ? 0 : common.threads));
+            }
+            Listener listener = new Listener();
+            Indexer.Report report;
+            try {
+                report = new Indexer(blip, captioner, options).index(idx, paths, listener);
+            } finally {
+                listener.close();
+            }
+            int size = idx.size();
+            if (common.json) {
+                ObjectNode doc = JSON.createObjectNode();
+                doc.put("index", index.toString()).put("model", info.modelId()).put("dimension", info.dimension())
+                        .put("added", report.added()).put("updated", report.updated())
+                        .put("unchanged", report.unchanged()).put("removed", report.removed()).put("size", size);
+                if (!report.failed().isEmpty()) {
+                    var errors = doc.putArray("errors");
+                    report.failed().forEach(f -> errors.addObject().put("image", f.path().toString()).put("error", f.error()));
+                }
+                emitJson(doc);
+            } else {
+                emit(String.format(Locale.ROOT, "%s: %d added, %d updated, %d unchanged, %d removed, %d failed; %d images indexed%n",
+                        index, report.added(), report.updated(), report.unchanged(), report.removed(),
+                        report.failed().size(), size));
+            }
+            if (report.failed().isEmpty()) {
+                return 0;
+            }
+            return report.failed().size() == paths.size() ? Main.EXIT_USAGE : 1;
+        } finally {
+            if (captioner != null) {
+                captioner.close();
+            }
+        }
+    }
+
+    /** Replaces list files (.txt, .lst, .list) by the paths they name. */
+    static List<String> expandLists(List<String> args) {
+        List<String> out = new ArrayList<>();
+        for (String a : args) {
+            Path p = Path.of(a);
+            String name = p.getFileName() == null ? "" : p.getFileName().toString().toLowerCase(Locale.ROOT);
+            if (Files.isRegularFile(p) && (name.endsWith(".txt") || name.endsWith(".lst") || name.endsWith(".list"))) {
+                Path base = p.toAbsolutePath().getParent();
+                try {
+                    for (String line : Files.readAllLines(p, StandardCharsets.UTF_8)) {
+                        String s = line.strip();
+                        if (!s.isEmpty() && !s.startsWith("#")) {
+                            out.add(base.resolve(s).toString());
+                        }
+                    }
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot read image list " + a + ": " + e.getMessage(), e);
+                }
+            } else {
+                out.add(a);
+            }
+        }
+        return out;
+    }
+
+    /** Progress bar over the images to embed, and one stderr line per unreadable image. */
+    private final class Listener implements Indexer.Listener {
+        private ProgressBar bar;
+
+        @Override
+        public void planned(int images, int toEmbed) {
+            if (showProgress() && toEmbed > common.batchSize) {
+                bar = new ProgressBarBuilder().setTaskName("index").setInitialMax(toEmbed)
+                        .setStyle(ProgressBarStyle.ASCII).setConsumer(new ConsoleProgressBarConsumer(System.err))
+                        .setUnit(" images", 1).build();
+            }
+        }
+
+        @Override
+        public void progressed(int done) {
+            if (bar != null) {
+                bar.stepTo(done);
+            }
+        }
+
+        @Override
+        public void failed(Indexer.Failure failure) {
+            err().println("blip: " + failure.error());
+            err().flush();
+        }
+
+        void close() {
+            if (bar != null) {
+                bar.close();
+            }
+        }
+    }
+}
