@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
             EmbedCommand.class,
             EvalCommand.class,
             ScoreCommand.class,
+            ExplainCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main {
