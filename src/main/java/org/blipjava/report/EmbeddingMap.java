@@ -20,6 +20,7 @@ import java.util.Objects;
 public final class EmbeddingMap {
     private static final int MARGIN = 40;
     private static final int LEGEND_WIDTH = 180;
+    private static final int LABEL_ROOM = 150;
 
     private EmbeddingMap() {}
 
@@ -69,8 +70,9 @@ public final class EmbeddingMap {
             maxY = Math.max(maxY, p[1]);
         }
         int plot = size - 2 * MARGIN;
-        int plotW = Math.max(100, size - LEGEND_WIDTH - 2 * MARGIN);
-        double sx = maxX > minX ? plotW / (maxX - minX) : 0;
+        int plotW = Math.max(LABEL_ROOM + 20, size - LEGEND_WIDTH - 2 * MARGIN);
+        // Points stay left of the last LABEL_ROOM pixels so their labels do not run into the legend.
+        double sx = maxX > minX ? (plotW - LABEL_ROOM) / (maxX - minX) : 0;
         double sy = maxY > minY ? (plot - 20) / (maxY - minY) : 0;
         BufferedImage img = new BufferedImage(size, size, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = Drawing.canvas(img);
@@ -85,7 +87,7 @@ public final class EmbeddingMap {
             g.setStroke(new BasicStroke(1.2f));
             List<int[]> xy = new ArrayList<>();
             for (int i = 0; i < points.size(); i++) {
-                int px = (int) Math.round(MARGIN + (sx == 0 ? plotW / 2.0 : (y[i][0] - minX) * sx));
+                int px = (int) Math.round(MARGIN + (sx == 0 ? (plotW - LABEL_ROOM) / 2.0 : (y[i][0] - minX) * sx));
                 int py = (int) Math.round(MARGIN + 10 + (sy == 0 ? (plot - 20) / 2.0 : (y[i][1] - minY) * sy));
                 xy.add(new int[] {px, py});
                 Point p = points.get(i);
@@ -98,7 +100,7 @@ public final class EmbeddingMap {
             }
             g.setColor(new Color(0x333333));
             for (int i = 0; i < points.size(); i++) {
-                g.drawString(Drawing.fit(points.get(i).label(), fm, 140), xy.get(i)[0] + 9, xy.get(i)[1] + 4);
+                g.drawString(Drawing.fit(points.get(i).label(), fm, LABEL_ROOM - 12), xy.get(i)[0] + 9, xy.get(i)[1] + 4);
             }
             // Legend: shapes, then colours.
             int lx = size - LEGEND_WIDTH + 10;
