@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
             SearchCommand.class,
             EvalCommand.class,
             ScoreCommand.class,
+            ExplainCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main {

@@ -12,9 +12,12 @@ import java.util.Set;
  * <p>Alignment: every candidate/reference word pair is a possible match when the words are equal
  * (exact), have the same Snowball stem (stem) or share a WordNet synset (synonym). Matches that
  * are the only option for both of their words are fixed; the rest is resolved by METEOR's beam
- * search (beam 40) that prefers more matches, then fewer chunks, then smaller position distance.
- * Like METEOR, that search counts exact matches with weight 1 and the other modules with weight
- * 0.5 in an integer total, so a lone stem or synonym match never outweighs fewer chunks.
+ * search (beam 40). With the default {@link SearchRule#COVERED_WORDS} the search follows the
+ * METEOR 1.5 paper (Denkowski and Lavie 2014): most words covered by matches of any module, then
+ * fewest chunks, then smallest position distance. {@link SearchRule#METEOR_JAR} instead reproduces
+ * a quirk of the meteor-1.5.jar code, which adds the 0.5 search weight of a stem or synonym match
+ * to an {@code int} total, so such a match counts nothing and is dropped whenever leaving it out
+ * saves a chunk (e.g. "dogs running" against "dog runs" gets no match at all).
  *
  * <p>Score: precision and recall weight each matched word by its module weight and by delta
  * (content words) or 1 - delta (function words); Fmean = P R / ((1 - alpha) R + alpha P);
@@ -30,8 +33,19 @@ public final class Meteor {
     private static final int EXACT = 0;
     private static final int STEM = 1;
     private static final int SYNONYM = 2;
-    // Module weights METEOR's scorer gives its aligner for choosing alignments.
-    private static final double[] SEARCH_WEIGHTS = {1.0, 0.5, 0.5};
+    // Module weights meteor-1.5.jar's scorer gives its aligner for choosing alignments.
+    private static final double[] JAR_SEARCH_WEIGHTS = {1.0, 0.5, 0.5};
+
+    /** How the alignment search ranks partial alignments before chunks and distance. */
+    public enum SearchRule {
+        /** More words covered by matches of any module (both sentences), as the METEOR paper describes. */
+        COVERED_WORDS,
+        /**
+         * meteor-1.5.jar's weighted total (exact 1, stem and synonym 0.5) truncated to an integer
+         * at every step, so single-word stem and synonym matches add nothing.
+         */
+        METEOR_JAR
+    }
 
     /**
      * METEOR parameters.
@@ -66,9 +80,11 @@ public final class Meteor {
     private final Stemmer stemmer;
     private final Synonyms synonyms;
     private final Set<String> functionWords;
+    private final SearchRule searchRule;
+    private final Comparator<Path> order;
 
     /**
-     * Creates a scorer from its parts.
+     * Creates a scorer from its parts, with the {@link SearchRule#COVERED_WORDS} search.
      *
      * @param params METEOR parameters
      * @param stemmer stems for the stem module
@@ -76,10 +92,27 @@ public final class Meteor {
      * @param functionWords lower-case function words (weighted by 1 - delta)
      */
     public Meteor(Parameters params, Stemmer stemmer, Synonyms synonyms, Set<String> functionWords) {
+        this(params, stemmer, synonyms, functionWords, SearchRule.COVERED_WORDS);
+    }
+
+    private Meteor(Parameters params, Stemmer stemmer, Synonyms synonyms, Set<String> functionWords,
+            SearchRule searchRule) {
         this.params = Objects.requireNonNull(params, "params");
         this.stemmer = Objects.requireNonNull(stemmer, "stemmer");
         this.synonyms = Objects.requireNonNull(synonyms, "synonyms");
         this.functionWords = Set.copyOf(functionWords);
+        this.searchRule = Objects.requireNonNull(searchRule, "searchRule");
+        this.order = orderFor(searchRule);
+    }
+
+    /** The same scorer with another alignment search rule (resources are shared). */
+    public Meteor withSearchRule(SearchRule rule) {
+        return new Meteor(params, stemmer, synonyms, functionWords, rule);
+    }
+
+    /** The alignment search rule of this scorer. */
+    public SearchRule searchRule() {
+        return searchRule;
     }
 
     /**
@@ -265,6 +298,7 @@ public final class Meteor {
         final boolean[] used1;
         final boolean[] used2;
         int weighted;
+        int covered;
         int chunks;
         int idx;
         int lastMatchEnd = -1;
@@ -281,6 +315,7 @@ public final class Meteor {
             used1 = p.used1.clone();
             used2 = p.used2.clone();
             weighted = p.weighted;
+            covered = p.covered;
             chunks = p.chunks;
             idx = p.idx;
             lastMatchEnd = p.lastMatchEnd;
@@ -288,9 +323,10 @@ public final class Meteor {
         }
 
         void take(Match m) {
-            // Both sides' weighted sizes, accumulated in integers as METEOR does.
-            weighted = (int) (weighted + SEARCH_WEIGHTS[m.module]);
-            weighted = (int) (weighted + SEARCH_WEIGHTS[m.module]);
+            // Both sides' weighted sizes, accumulated in integers as meteor-1.5.jar does.
+            weighted = (int) (weighted + JAR_SEARCH_WEIGHTS[m.module]);
+            weighted = (int) (weighted + JAR_SEARCH_WEIGHTS[m.module]);
+            covered += 2;
             if (lastMatchEnd != -1 && m.test != lastMatchEnd) {
                 chunks++;
             }
@@ -299,24 +335,28 @@ public final class Meteor {
         }
     }
 
-    private static final Comparator<Path> ORDER = (x, y) -> {
-        if (x.weighted != y.weighted) {
-            return y.weighted > x.weighted ? 1 : -1;
-        }
-        if (x.chunks != y.chunks) {
-            return Integer.compare(x.chunks, y.chunks);
-        }
-        return Integer.compare(x.distance, y.distance);
-    };
+    private static Comparator<Path> orderFor(SearchRule rule) {
+        return (x, y) -> {
+            int a = rule == SearchRule.COVERED_WORDS ? x.covered : x.weighted;
+            int b = rule == SearchRule.COVERED_WORDS ? y.covered : y.weighted;
+            if (a != b) {
+                return b > a ? 1 : -1;
+            }
+            if (x.chunks != y.chunks) {
+                return Integer.compare(x.chunks, y.chunks);
+            }
+            return Integer.compare(x.distance, y.distance);
+        };
+    }
 
-    private static Path search(List<List<Match>> options, Path start) {
+    private Path search(List<List<Match>> options, Path start) {
         int n2 = options.size();
         List<Path> next = new ArrayList<>();
         next.add(start);
         for (int current = 0; current <= n2; current++) {
             List<Path> paths = next;
             next = new ArrayList<>();
-            paths.sort(ORDER); // stable, as METEOR's Collections.sort
+            paths.sort(order); // stable, as METEOR's Collections.sort
             for (int rank = 0; rank < BEAM_SIZE && rank < paths.size(); rank++) {
                 Path path = paths.get(rank);
                 if (current == n2) {
@@ -362,7 +402,7 @@ public final class Meteor {
                 next.add(paths.get(0));
             }
         }
-        next.sort(ORDER);
+        next.sort(order);
         return next.get(0);
     }
 
@@ -388,6 +428,6 @@ public final class Meteor {
 
     @Override
     public String toString() {
-        return "Meteor[" + params + ", " + functionWords.size() + " function words]";
+        return "Meteor[" + params + ", " + searchRule + ", " + functionWords.size() + " function words]";
     }
 }

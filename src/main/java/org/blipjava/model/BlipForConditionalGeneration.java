@@ -90,6 +90,19 @@ public final class BlipForConditionalGeneration {
         return textDecoder.decoderFactory(imageConditioning(imageEmbeds, batch), maxLength);
     }
 
+    /**
+     * The decoder's cross-attention probabilities over the image positions for one token sequence
+     * (for attention maps), {@code [heads, ids.length, seq]}; see
+     * {@link BlipTextModel#crossAttentionProbabilities}.
+     *
+     * @param imageEmbeds the vision tower's {@code lastHiddenState} of one image [seq, hidden]
+     * @param ids the decoder input ids ({@code [DEC]} first)
+     * @param layer 0-based decoder layer
+     */
+    public float[] crossAttention(float[] imageEmbeds, int[] ids, int layer) {
+        return textDecoder.bert().crossAttentionProbabilities(ids, true, imageConditioning(imageEmbeds, 1), layer);
+    }
+
     private Conditioning imageConditioning(float[] imageEmbeds, int batch) {
         int d = visionModel.hiddenSize();
         if (batch < 1 || imageEmbeds.length % (batch * d) != 0) {

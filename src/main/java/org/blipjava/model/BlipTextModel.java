@@ -157,6 +157,71 @@ public final class BlipTextModel {
         return x;
     }
 
+    /**
+     * The cross-attention probabilities of one layer for one sequence, for explaining what the text
+     * looked at: {@code [heads, len, conditioning len]}, each row summing to 1. Runs the layers up
+     * to and including that layer's cross-attention; the result is the softmax the forward pass
+     * applies there.
+     *
+     * @param ids          the token ids of one sequence
+     * @param causal       true for the decoder
+     * @param conditioning one conditioning input (entries = 1)
+     * @param layerIndex   0-based layer
+     * @throws IllegalArgumentException when the layer does not exist or there is not exactly one input
+     */
+    public float[] crossAttentionProbabilities(int[] ids, boolean causal, Conditioning conditioning, int layerIndex) {
+        if (layerIndex < 0 || layerIndex >= layers.size()) {
+            throw new IllegalArgumentException("layer " + layerIndex + " does not exist; this text model has "
+                    + layers.size() + " layers (0.." + (layers.size() - 1) + ")");
+        }
+        if (conditioning.entries() != 1) {
+            throw new IllegalArgumentException("cross-attention maps are computed for one input, not "
+                    + conditioning.entries());
+        }
+        int len = ids.length;
+        if (len == 0) {
+            throw new IllegalArgumentException("no token ids");
+        }
+        CrossKV[] cross = crossKV(conditioning);
+        int[] entries = new int[1];
+        float[] x = embed(ids.clone(), 1, len, 0);
+        for (int l = 0; l < layerIndex; l++) {
+            x = layer(l, x, 1, len, null, len, causal, null, cross[l], entries);
+        }
+        // The target layer's self-attention block, as in layer(), then its cross-attention scores.
+        Layer layer = layers.get(layerIndex);
+        int d = config.hiddenSize();
+        int heads = config.numAttentionHeads();
+        int hd = config.headDim();
+        Attention sa = layer.attention();
+        Kernels.AttentionSpec spec = Kernels.AttentionSpec.dense(1, len, len, heads, hd).withKvStride(len * d)
+                .withMaskStride(len);
+        if (causal) {
+            spec = spec.withCausal(0, SELF_MASK_VALUE);
+        }
+        float[] ctx = new float[len * d];
+        Kernels.attention(parallel, spec, sa.query().forward(parallel, x, len), sa.key().forward(parallel, x, len),
+                sa.value().forward(parallel, x, len), null, null, ctx);
+        float[] h = residualNorm(sa, ctx, x, len);
+        float[] q = layer.crossattention().query().forward(parallel, h, len);
+        CrossKV kv = cross[layerIndex];
+        int m = kv.len();
+        float[] add = kv.additiveMask();
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        float[] out = new float[heads * len * m];
+        for (int head = 0; head < heads; head++) {
+            for (int t = 0; t < len; t++) {
+                int o = (head * len + t) * m;
+                for (int j = 0; j < m; j++) {
+                    float sc = Kernels.dot(q, t * d + head * hd, kv.k(), j * d + head * hd, hd) * scale;
+                    out[o + j] = add == null ? sc : sc + add[j];
+                }
+                Kernels.softmaxRow(out, o, m);
+            }
+        }
+        return out;
+    }
+
     /** The BERT pooler: {@code tanh(dense(hidden[:, 0]))}, [batch, D]; needs the pooler weights. */
     public float[] pool(float[] hidden, int batch, int len) {
         if (pooler == null) {

@@ -243,6 +243,27 @@ public final class Blip implements AutoCloseable {
     }
 
     /**
+     * The caption decoder's cross-attention over the image for a token sequence, for attention
+     * maps: {@code [heads, tokenIds.length, positions]} where position 0 is the vision CLS token
+     * and the rest are the patch grid row by row; row {@code t} is what the decoder looked at when
+     * it predicted token {@code t + 1}. Each row sums to 1.
+     *
+     * @param image the image
+     * @param tokenIds decoder ids, {@code [DEC]} first (as {@link GeneratedText#tokenIds()})
+     * @param layer 0-based decoder layer
+     */
+    public float[] captionCrossAttention(RgbImage image, int[] tokenIds, int layer) {
+        requireKind(ModelKind.CAPTIONING, "compute caption attention maps");
+        PixelValues px = pixels(List.of(image));
+        float[] imageEmbeds = captioner.vision(px.values(), 1, px.height(), px.width()).lastHiddenState();
+        try {
+            return captioner.crossAttention(imageEmbeds, tokenIds, layer);
+        } catch (IllegalArgumentException e) {
+            throw new TaskException(e.getMessage());
+        }
+    }
+
+    /**
      * The decoder's start ids: {@code [DEC]}, then the prompt's tokens without the final
      * {@code [SEP]} (the reference tokenizes {@code [CLS] prompt [SEP]}, replaces {@code [CLS]}
      * by {@code [DEC]} and drops the last id).

@@ -101,14 +101,50 @@ class MeteorTest {
     }
 
     @Test
-    void searchCountsNonExactMatchesAsZeroLikeMeteor() {
-        // "dog" can stem-match either "dogs"; METEOR's search adds 0.5 per side to an integer
-        // total, so taking it gains nothing and costs a chunk: the alignment leaves it out.
+    void searchCountsStemMatchesAsCoveredWords() {
+        // "dog" can stem-match either "dogs". Covering two more words beats the extra chunk it costs.
         MeteorStats s = toy(Set.of()).bestStats("b dogs dogs", List.of("dog b"));
+        assertThat(s.stem().testContent()).isEqualTo(1);
+        assertThat(s.stem().referenceContent()).isEqualTo(1);
+        assertThat(s.exact().testContent()).isEqualTo(1);
+        assertThat(s.chunks()).isEqualTo(2);
+        double p = (1 + 0.6) / 3;
+        double r = (1 + 0.6) / 2;
+        assertThat(toy(Set.of()).score(s)).isCloseTo(fmean(p, r) * (1 - GAMMA), within(1e-12));
+    }
+
+    @Test
+    void jarSearchRuleCountsNonExactMatchesAsZero() {
+        // meteor-1.5.jar adds 0.5 per side to an integer total: taking the stem match gains
+        // nothing and costs a chunk, so that alignment leaves it out.
+        Meteor jar = toy(Set.of()).withSearchRule(Meteor.SearchRule.METEOR_JAR);
+        assertThat(jar.searchRule()).isEqualTo(Meteor.SearchRule.METEOR_JAR);
+        MeteorStats s = jar.bestStats("b dogs dogs", List.of("dog b"));
         assertThat(s.stem().testContent()).isZero();
         assertThat(s.exact().testContent()).isEqualTo(1);
         assertThat(s.chunks()).isEqualTo(1);
-        assertThat(toy(Set.of()).score(s)).isCloseTo(fmean(1 / 3.0, 1 / 2.0) * (1 - GAMMA), within(1e-12));
+        assertThat(jar.score(s)).isCloseTo(fmean(1 / 3.0, 1 / 2.0) * (1 - GAMMA), within(1e-12));
+    }
+
+    @Test
+    void matchesProposedByStemAndSynonymModulesAreUsed() {
+        // Both pairs are proposed twice (stem and synonym), so neither is fixed before the search;
+        // the search must still take them. The stem module comes first, so its matches win the tie.
+        Map<String, Set<String>> syn = Map.of("dog", Set.of("n:3"), "dogs", Set.of("n:3"),
+                "run", Set.of("v:4"), "runs", Set.of("v:4"));
+        Meteor m = new Meteor(Meteor.Parameters.ENGLISH, STRIP_S, w -> syn.getOrDefault(w, Set.of()), Set.of());
+        MeteorStats s = m.bestStats("dogs runs", List.of("dog run"));
+        assertThat(s.stem().testContent()).isEqualTo(2);
+        assertThat(s.stem().referenceContent()).isEqualTo(2);
+        assertThat(s.synonym().testContent()).isZero();
+        assertThat(s.chunks()).isEqualTo(1);
+        assertThat(m.score(s)).isCloseTo(fmean(0.6, 0.6), within(1e-12));
+        // Synonym-only pairs that also compete with another candidate word are used too.
+        MeteorStats y = toy(Set.of()).bestStats("big car car", List.of("large automobile"));
+        assertThat(y.synonym().testContent()).isEqualTo(2);
+        assertThat(y.chunks()).isEqualTo(1);
+        assertThat(m.withSearchRule(Meteor.SearchRule.METEOR_JAR).bestStats("dogs runs", List.of("dog run"))
+                .testMatches()).isZero();
     }
 
     @Test
@@ -153,9 +189,14 @@ class MeteorTest {
         // A stem match WordNet does not know about is the only option for its words, so it is fixed.
         MeteorStats st = m.bestStats("a blorks", List.of("a blork"));
         assertThat(st.stem().testContent()).isEqualTo(1);
-        // "dogs"/"dog" is proposed by both the stem and the synonym module, so it is not fixed, and
-        // the search (non-exact matches count 0) prefers leaving both pairs out to adding a chunk.
+        // "dogs"/"dog" and "running"/"runs" are proposed by both the stem and the synonym module,
+        // so they are not fixed; the search still aligns both as stem matches in one chunk.
         MeteorStats both = m.bestStats("dogs running", List.of("dog runs"));
-        assertThat(both.testMatches()).isZero();
+        assertThat(both.stem().testContent()).isEqualTo(2);
+        assertThat(both.stem().referenceContent()).isEqualTo(2);
+        assertThat(both.chunks()).isEqualTo(1);
+        assertThat(m.score(both)).isCloseTo(fmean(0.6, 0.6), within(1e-12));
+        assertThat(m.withSearchRule(Meteor.SearchRule.METEOR_JAR).bestStats("dogs running", List.of("dog runs"))
+                .testMatches()).isZero();
     }
 }

@@ -1,0 +1,215 @@
+package org.blipjava.cli;
+
+import java.awt.image.BufferedImage;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.blipjava.generation.GenerationConfig;
+import org.blipjava.image.RgbImage;
+import org.blipjava.report.Explain;
+import org.blipjava.report.ReportFiles;
+import org.blipjava.report.Tsne;
+import org.blipjava.tasks.Blip;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParameterException;
+
+/** {@code blip explain}: pictures that show what a model does; the kinds are its subcommands. */
+@Command(name = "explain", mixinStandardHelpOptions = true,
+        description = "Draws PNG pictures that explain a model (see the subcommands).",
+        subcommands = {ExplainCommand.Heatmap.class, ExplainCommand.Embeddings.class, ExplainCommand.Attention.class})
+final class ExplainCommand {
+    private ExplainCommand() {}
+
+    /** What the picture commands share: images, a required --output PNG and the unreadable-image rule. */
+    abstract static class PictureCommand extends ModelCommand {
+        @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "Image files, directories or globs.")
+        List<String> imageArgs;
+
+        /** How many image files the arguments named (readable or not). */
+        int total;
+
+        @Override
+        void validate() {
+            if (output == null) {
+                throw new ParameterException(spec.commandLine(), "give the PNG file to write with --output");
+            }
+        }
+
+        /** The readable images with their paths; unreadable ones are reported on stderr and left out. */
+        List<Input> readAll() {
+            List<Path> paths = expandImages(imageArgs);
+            total = paths.size();
+            List<Input> ok = new ArrayList<>();
+            for (int i = 0; i < paths.size(); i++) {
+                Input in = read(i, paths.get(i));
+                if (in.error() == null) {
+                    ok.add(in);
+                } else {
+                    err().println("blip: " + in.error());
+                    err().flush();
+                }
+            }
+            if (ok.isEmpty()) {
+                throw new ParameterException(spec.commandLine(), "none of the images could be read");
+            }
+            return ok;
+        }
+
+        int write(BufferedImage picture, int used) {
+            ReportFiles.writePng(output, picture);
+            emitLine(String.format(Locale.ROOT, "wrote %s (%dx%d)", output, picture.getWidth(), picture.getHeight()));
+            return used == total ? 0 : 1;
+        }
+
+        void emitLine(String s) {
+            spec.commandLine().getOut().println(s);
+            spec.commandLine().getOut().flush();
+        }
+
+        static List<String> names(List<Input> inputs) {
+            return inputs.stream().map(in -> in.path().getFileName().toString()).toList();
+        }
+    }
+
+    @Command(name = "heatmap", mixinStandardHelpOptions = true,
+            description = {"Image x text similarity heatmap (rows: images, columns: texts) as a PNG.",
+                "ITM needs a retrieval model; ITC also works with BlipModel checkpoints.",
+                "Default model: Salesforce/blip-itm-base-coco."})
+    static final class Heatmap extends PictureCommand {
+        @Option(names = {"-t", "--text"}, required = true, paramLabel = "TEXT", description = "A text (repeat for more).")
+        List<String> texts;
+
+        @Option(names = "--score", paramLabel = "KIND", defaultValue = "itm",
+                description = "itm (match probability) or itc (cosine similarity); default ${DEFAULT-VALUE}.")
+        String score;
+
+        @Override
+        String defaultModel() {
+            return "Salesforce/blip-itm-base-coco";
+        }
+
+        @Override
+        int run(Blip blip) {
+            Explain.Score s = switch (score.toLowerCase(Locale.ROOT)) {
+                case "itm" -> Explain.Score.ITM;
+                case "itc" -> Explain.Score.ITC;
+                default -> throw new ParameterException(spec.commandLine(), "--score takes itm or itc, not '" + score + "'");
+            };
+            List<Input> in = readAll();
+            BufferedImage pic = Explain.similarityHeatmap(blip, images(in), names(in), texts, s);
+            return write(pic, in.size());
+        }
+    }
+
+    @Command(name = "embeddings", mixinStandardHelpOptions = true,
+            description = {"2-D t-SNE map of image and text features as a PNG, coloured by category when given.",
+                "Default model: Salesforce/blip-itm-base-coco."})
+    static final class Embeddings extends PictureCommand {
+        @Option(names = {"-t", "--text"}, paramLabel = "TEXT", description = "A text to place on the map (repeat for more).")
+        List<String> texts = new ArrayList<>();
+
+        @Option(names = "--categories-from-folders",
+                description = "Colour each image by the name of the folder it is in.")
+        boolean categoriesFromFolders;
+
+        @Option(names = "--size", paramLabel = "PX", defaultValue = "900", description = "Picture side in pixels (default ${DEFAULT-VALUE}).")
+        int size;
+
+        @Option(names = "--perplexity", paramLabel = "X", defaultValue = "30", description = "t-SNE perplexity (default ${DEFAULT-VALUE}).")
+        double perplexity;
+
+        @Option(names = "--iterations", paramLabel = "N", defaultValue = "1000", description = "t-SNE iterations (default ${DEFAULT-VALUE}).")
+        int iterations;
+
+        @Option(names = "--seed", paramLabel = "N", defaultValue = "42", description = "t-SNE random seed (default ${DEFAULT-VALUE}).")
+        long seed;
+
+        @Override
+        String defaultModel() {
+            return "Salesforce/blip-itm-base-coco";
+        }
+
+        @Override
+        void validate() {
+            super.validate();
+            if (size < 200) {
+                throw new ParameterException(spec.commandLine(), "--size must be at least 200, not " + size);
+            }
+            if (!(perplexity > 0) || iterations < 1) {
+                throw new ParameterException(spec.commandLine(), "--perplexity must be positive and --iterations at least 1");
+            }
+        }
+
+        @Override
+        int run(Blip blip) {
+            List<Input> in = readAll();
+            List<String> cats = null;
+            if (categoriesFromFolders) {
+                cats = in.stream().map(i -> {
+                    Path parent = i.path().toAbsolutePath().getParent();
+                    return parent == null || parent.getFileName() == null ? "" : parent.getFileName().toString();
+                }).toList();
+            }
+            BufferedImage pic = Explain.embeddingMap(blip, images(in), names(in), cats, texts, null, size,
+                    new Tsne.Options(perplexity, iterations, seed));
+            return write(pic, in.size());
+        }
+    }
+
+    @Command(name = "attention", mixinStandardHelpOptions = true,
+            description = {"Captions each image and draws the decoder's cross-attention over the image for every "
+                    + "word of the caption (one PNG per image; with several images, --output is a folder).",
+                "Default model: Salesforce/blip-image-captioning-base."})
+    static final class Attention extends PictureCommand {
+        @Option(names = "--layer", paramLabel = "N", description = "0-based decoder layer (default: the last).")
+        Integer layer;
+
+        @Option(names = "--prompt", paramLabel = "TEXT", description = "Text the caption starts with.")
+        String prompt;
+
+        @Option(names = "--panel", paramLabel = "PX", defaultValue = "192", description = "Side of each panel (default ${DEFAULT-VALUE}).")
+        int panel;
+
+        @Mixin
+        GenerationFlags generation;
+
+        @Override
+        String defaultModel() {
+            return "Salesforce/blip-image-captioning-base";
+        }
+
+        @Override
+        void validate() {
+            super.validate();
+            if (panel < 32) {
+                throw new ParameterException(spec.commandLine(), "--panel must be at least 32, not " + panel);
+            }
+        }
+
+        @Override
+        int run(Blip blip) {
+            GenerationConfig g = generation.apply(blip.generationDefaults(), spec);
+            List<Input> in = readAll();
+            if (in.size() == 1 && total == 1) {
+                return write(picture(blip, in.get(0).image(), g), 1);
+            }
+            for (Input i : in) {
+                String name = i.path().getFileName().toString().replaceAll("\\.[^.]*$", "") + "-attention.png";
+                Path target = output.resolve(name);
+                BufferedImage pic = picture(blip, i.image(), g);
+                ReportFiles.writePng(target, pic);
+                emitLine("wrote " + target);
+            }
+            return in.size() == total ? 0 : 1;
+        }
+
+        private BufferedImage picture(Blip blip, RgbImage image, GenerationConfig g) {
+            Explain.CaptionAttention a = Explain.captionAttention(blip, image, prompt, g, layer);
+            return Explain.captionAttentionPicture(image, a, panel);
+        }
+    }
+}

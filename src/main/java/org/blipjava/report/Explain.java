@@ -1,0 +1,188 @@
+package org.blipjava.report;
+
+import java.awt.image.BufferedImage;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import org.blipjava.generation.GenerationConfig;
+import org.blipjava.image.RgbImage;
+import org.blipjava.tasks.Blip;
+import org.blipjava.tasks.GeneratedText;
+import org.blipjava.tasks.MatchScores;
+import org.blipjava.tasks.ModelKind;
+import org.blipjava.tasks.PixelValues;
+import org.blipjava.tasks.TaskException;
+
+/**
+ * Visual explanations of a loaded model, as pictures: the image x text similarity heatmap, the
+ * 2-D embedding map, and the caption decoder's per-word cross-attention over the image.
+ */
+public final class Explain {
+    private Explain() {}
+
+    /** Which image-text score a heatmap shows. */
+    public enum Score {
+        /** Image-text matching head: probability that the text matches the image (retrieval models). */
+        ITM,
+        /** Contrastive cosine similarity of the normalized image and text features. */
+        ITC
+    }
+
+    /**
+     * The score matrix of images against texts: ITM needs a retrieval model; ITC works with
+     * retrieval and contrastive ({@code BlipModel}) models.
+     *
+     * @return [images][texts]
+     */
+    public static float[][] scores(Blip blip, List<RgbImage> images, List<String> texts, Score score) {
+        if (blip.kind() == ModelKind.RETRIEVAL) {
+            MatchScores m = blip.match(images, texts);
+            return score == Score.ITM ? m.itm() : m.itc();
+        }
+        if (score == Score.ITM) {
+            throw new TaskException(blip.directory() + " is a " + blip.kind().architecture()
+                    + " model; ITM scores need a BlipForImageTextRetrieval checkpoint (or use ITC)");
+        }
+        float[][] im = blip.embedImages(images);
+        float[][] tx = blip.embedTexts(texts);
+        float[][] out = new float[im.length][tx.length];
+        for (int i = 0; i < im.length; i++) {
+            for (int t = 0; t < tx.length; t++) {
+                double s = 0;
+                for (int k = 0; k < im[i].length; k++) {
+                    s += im[i][k] * tx[t][k];
+                }
+                out[i][t] = (float) s;
+            }
+        }
+        return out;
+    }
+
+    /** The similarity heatmap of {@link #scores} with labels; see {@link SimilarityHeatmap}. */
+    public static BufferedImage similarityHeatmap(Blip blip, List<RgbImage> images, List<String> imageLabels,
+            List<String> texts, Score score) {
+        String title = score == Score.ITM ? "ITM match probability" : "ITC cosine similarity";
+        return SimilarityHeatmap.render(scores(blip, images, texts, score), imageLabels, texts, title);
+    }
+
+    /**
+     * The t-SNE map of image and text features ({@link Blip#embedImages}, {@link Blip#embedTexts}).
+     *
+     * @param imageCategories one category per image, or null
+     * @param textCategories one category per text, or null
+     */
+    public static BufferedImage embeddingMap(Blip blip, List<RgbImage> images, List<String> imageLabels,
+            List<String> imageCategories, List<String> texts, List<String> textCategories, int size,
+            Tsne.Options options) {
+        check(imageLabels.size() == images.size(), "one label per image");
+        check(imageCategories == null || imageCategories.size() == images.size(), "one category per image");
+        check(textCategories == null || textCategories.size() == texts.size(), "one category per text");
+        List<EmbeddingMap.Point> points = new ArrayList<>();
+        float[][] im = blip.embedImages(images);
+        for (int i = 0; i < im.length; i++) {
+            points.add(new EmbeddingMap.Point(im[i], imageLabels.get(i),
+                    imageCategories == null ? null : imageCategories.get(i), true));
+        }
+        float[][] tx = blip.embedTexts(texts);
+        for (int i = 0; i < tx.length; i++) {
+            points.add(new EmbeddingMap.Point(tx[i], texts.get(i),
+                    textCategories == null ? null : textCategories.get(i), false));
+        }
+        return EmbeddingMap.render(points, size, "t-SNE of image and text features (" + blip.directory().getFileName()
+                + ")", options);
+    }
+
+    /**
+     * A generated caption with one cross-attention map per word.
+     *
+     * @param caption the generated caption
+     * @param words its words (word pieces merged), in order
+     * @param maps per word, the decoder's cross-attention over the patch grid (heads averaged,
+     *     word pieces averaged), {@code gridH * gridW} values row by row
+     * @param gridH patch rows
+     * @param gridW patch columns
+     * @param layer the decoder layer the maps come from
+     */
+    public record CaptionAttention(GeneratedText caption, List<String> words, List<float[]> maps, int gridH,
+            int gridW, int layer) {
+        public CaptionAttention {
+            Objects.requireNonNull(caption, "caption");
+            words = List.copyOf(words);
+            maps = List.copyOf(maps);
+        }
+    }
+
+    /**
+     * Captions the image and takes, for each generated word, the attention the decoder paid to
+     * each image patch when it predicted that word.
+     *
+     * @param layer 0-based decoder layer, or null for the last one
+     */
+    public static CaptionAttention captionAttention(Blip blip, RgbImage image, String prompt, GenerationConfig g,
+            Integer layer) {
+        GeneratedText caption = blip.caption(List.of(image), prompt, g).get(0);
+        int layers = blip.config().text().numHiddenLayers();
+        int l = layer == null ? layers - 1 : layer;
+        if (l < 0 || l >= layers) {
+            throw new TaskException("layer " + l + " does not exist; the decoder has " + layers + " layers (0.."
+                    + (layers - 1) + ")");
+        }
+        int[] ids = caption.tokenIds();
+        float[] probs = blip.captionCrossAttention(image, ids, l);
+        PixelValues px = blip.pixels(List.of(image));
+        int patch = blip.config().vision().patchSize();
+        int gridH = px.height() / patch;
+        int gridW = px.width() / patch;
+        int positions = probs.length / (ids.length * blip.config().text().numAttentionHeads());
+        if (positions != gridH * gridW + 1) {
+            throw new IllegalStateException("the decoder attends to " + positions + " image positions, expected 1 + "
+                    + gridH + "x" + gridW);
+        }
+        int heads = blip.config().text().numAttentionHeads();
+        int promptLen = prompt == null || prompt.isEmpty() ? 1 : blip.tokenizer().encode(prompt).length - 1;
+        List<String> words = new ArrayList<>();
+        List<float[]> maps = new ArrayList<>();
+        List<Integer> pieces = new ArrayList<>();
+        for (int t = promptLen; t < ids.length; t++) {
+            if (blip.tokenizer().isSpecialTokenId(ids[t])) {
+                continue;
+            }
+            // The row that predicted token t is row t - 1; CLS (position 0) is left out of the grid.
+            float[] m = new float[gridH * gridW];
+            for (int h = 0; h < heads; h++) {
+                int o = (h * ids.length + (t - 1)) * positions + 1;
+                for (int j = 0; j < m.length; j++) {
+                    m[j] += probs[o + j] / heads;
+                }
+            }
+            String tok = blip.tokenizer().idToToken(ids[t]);
+            if (tok.startsWith("##") && !words.isEmpty()) {
+                int k = words.size() - 1;
+                words.set(k, words.get(k) + tok.substring(2));
+                float[] acc = maps.get(k);
+                int n = pieces.get(k);
+                for (int j = 0; j < acc.length; j++) {
+                    acc[j] = (acc[j] * n + m[j]) / (n + 1);
+                }
+                pieces.set(k, n + 1);
+            } else {
+                words.add(tok);
+                maps.add(m);
+                pieces.add(1);
+            }
+        }
+        return new CaptionAttention(caption, words, maps, gridH, gridW, l);
+    }
+
+    /** The per-word attention maps overlaid on the image; see {@link AttentionOverlay}. */
+    public static BufferedImage captionAttentionPicture(RgbImage image, CaptionAttention a, int panel) {
+        return AttentionOverlay.render(Pictures.toBufferedImage(image), "\"" + a.caption().text() + "\" (layer "
+                + a.layer() + ")", a.words(), a.maps(), a.gridH(), a.gridW(), panel);
+    }
+
+    private static void check(boolean ok, String what) {
+        if (!ok) {
+            throw new IllegalArgumentException("embedding map: expected " + what);
+        }
+    }
+}
