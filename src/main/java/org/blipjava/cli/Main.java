@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
             MatchCommand.class,
             EmbedCommand.class,
             EvalCommand.class,
+            BenchCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main {
