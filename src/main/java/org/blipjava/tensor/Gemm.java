@@ -1,21 +1,20 @@
 package org.blipjava.tensor;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Register-blocked matrix product {@code C = A B (+ bias)} on float arrays.
+ * Register-blocked matrix product {@code C = A B (+ bias)} with B in {@link PackedMatrix} layout.
  *
  * <p>The micro-kernel keeps a 6-row by two-vector tile of C in registers, streams one row of a
  * B panel (two vectors) and broadcasts one A element per row for each step of k. Every C element
- * is one fused multiply-add chain over k in order, whichever kernel (6-row or 1-row) computes it
- * and whichever thread runs it, so results do not depend on the thread count or on where a row
- * falls in the batch.
+ * is one fused multiply-add chain over k in order, then the bias is added, whichever kernel
+ * (6-row or 1-row) computes it and whichever thread runs it, so results do not depend on the
+ * thread count or on where a row falls in the batch.
  *
- * <p>B element {@code (kk, j)} of the panel starting at {@code bOff} is {@code b[bOff + kk*ldb + j]}:
- * a {@link PackedMatrix} panel ({@code ldb = NR}) or a row-major matrix read in place. Rows of B
- * must be readable {@code NR} wide; only {@code valid} columns are stored.
+ * <p>The kernels are kept free of masks, bias and branches: the JIT inlines a bounded amount of
+ * Vector API code per method, and a kernel that exceeds it falls back to boxed vectors (ten
+ * times slower). Partial panels go through a small scratch tile instead.
  */
 final class Gemm {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -29,7 +28,7 @@ final class Gemm {
 
     /**
      * {@code C[r, j] = sum_kk A[r, kk] * B[kk, j] + bias[j]} for {@code r < rows}, {@code j < n},
-     * with B packed, in parallel over column panels (or row blocks when there are few panels).
+     * in parallel over column panels (or row blocks when there are few panels).
      */
     static void packed(Parallel p, float[] a, int aOff, int lda, int rows, PackedMatrix bm, float[] bias,
                        float[] c, int cOff, int ldc) {
@@ -60,30 +59,68 @@ final class Gemm {
         });
     }
 
-    /** Rows {@code [r0, r1)} by panels {@code [p0, p1)} on the calling thread, blocked so A stays in cache. */
+    /**
+     * Rows {@code [r0, r1)} by panels {@code [p0, p1)} on the calling thread, blocked so a block
+     * of A stays in cache while the panels stream past it. Panel p of B starts at {@code p*k*NR}.
+     */
     static void range(float[] a, int aOff, int lda, int r0, int r1, float[] b, int k, int n, float[] bias,
                       float[] c, int cOff, int ldc, int p0, int p1) {
         int block = Math.max(MR, (A_BLOCK_FLOATS / Math.max(1, k)) / MR * MR);
+        float[] scratch = null;
         for (int rb = r0; rb < r1; rb += block) {
             int re = Math.min(r1, rb + block);
             for (int panel = p0; panel < p1; panel++) {
                 int col = panel * NR;
                 int valid = Math.min(NR, n - col);
                 int bOff = panel * k * NR;
-                int r = rb;
-                for (; r + MR <= re; r += MR) {
-                    kernel6(a, aOff + r * lda, lda, b, bOff, NR, k, c, cOff + r * ldc + col, ldc, bias, col, valid);
+                if (valid == NR) {
+                    int r = rb;
+                    for (; r + MR <= re; r += MR) {
+                        kernel6(a, aOff + r * lda, lda, b, bOff, k, c, cOff + r * ldc + col, ldc);
+                    }
+                    for (; r < re; r++) {
+                        kernel1(a, aOff + r * lda, b, bOff, k, c, cOff + r * ldc + col);
+                    }
+                } else {
+                    if (scratch == null) {
+                        scratch = new float[MR * NR];
+                    }
+                    int r = rb;
+                    for (; r + MR <= re; r += MR) {
+                        kernel6(a, aOff + r * lda, lda, b, bOff, k, scratch, 0, NR);
+                        for (int i = 0; i < MR; i++) {
+                            System.arraycopy(scratch, i * NR, c, cOff + (r + i) * ldc + col, valid);
+                        }
+                    }
+                    for (; r < re; r++) {
+                        kernel1(a, aOff + r * lda, b, bOff, k, scratch, 0);
+                        System.arraycopy(scratch, 0, c, cOff + r * ldc + col, valid);
+                    }
                 }
-                for (; r < re; r++) {
-                    kernel1(a, aOff + r * lda, b, bOff, NR, k, c, cOff + r * ldc + col, bias, col, valid);
+                if (bias != null) {
+                    for (int r = rb; r < re; r++) {
+                        addBias(c, cOff + r * ldc + col, bias, col, valid);
+                    }
                 }
             }
         }
     }
 
-    /** A 6 x NR tile over the whole of k. */
-    static void kernel6(float[] a, int a0, int lda, float[] b, int bOff, int ldb, int k, float[] c, int c0, int ldc,
-                        float[] bias, int col, int valid) {
+    private static void addBias(float[] c, int off, float[] bias, int col, int valid) {
+        int j = 0;
+        if (valid == NR) {
+            FloatVector.fromArray(F, c, off).add(FloatVector.fromArray(F, bias, col)).intoArray(c, off);
+            FloatVector.fromArray(F, c, off + LANES).add(FloatVector.fromArray(F, bias, col + LANES))
+                    .intoArray(c, off + LANES);
+            return;
+        }
+        for (; j < valid; j++) {
+            c[off + j] += bias[col + j];
+        }
+    }
+
+    /** A 6 x NR tile over the whole of k; B panel row kk at {@code bOff + kk*NR}. */
+    static void kernel6(float[] a, int a0, int lda, float[] b, int bOff, int k, float[] c, int c0, int ldc) {
         FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
         FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
         FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
@@ -95,8 +132,8 @@ final class Gemm {
         int a3 = a2 + lda;
         int a4 = a3 + lda;
         int a5 = a4 + lda;
-        int bo = bOff;
-        for (int kk = 0; kk < k; kk++, bo += ldb) {
+        for (int kk = 0; kk < k; kk++) {
+            int bo = bOff + kk * NR;
             FloatVector b0 = FloatVector.fromArray(F, b, bo);
             FloatVector b1 = FloatVector.fromArray(F, b, bo + LANES);
             FloatVector x = FloatVector.broadcast(F, a[a0 + kk]);
@@ -118,67 +155,35 @@ final class Gemm {
             c50 = b0.fma(x, c50);
             c51 = b1.fma(x, c51);
         }
-        store(c00, c01, c, c0, bias, col, valid);
-        store(c10, c11, c, c0 + ldc, bias, col, valid);
-        store(c20, c21, c, c0 + 2 * ldc, bias, col, valid);
-        store(c30, c31, c, c0 + 3 * ldc, bias, col, valid);
-        store(c40, c41, c, c0 + 4 * ldc, bias, col, valid);
-        store(c50, c51, c, c0 + 5 * ldc, bias, col, valid);
+        c00.intoArray(c, c0);
+        c01.intoArray(c, c0 + LANES);
+        c0 += ldc;
+        c10.intoArray(c, c0);
+        c11.intoArray(c, c0 + LANES);
+        c0 += ldc;
+        c20.intoArray(c, c0);
+        c21.intoArray(c, c0 + LANES);
+        c0 += ldc;
+        c30.intoArray(c, c0);
+        c31.intoArray(c, c0 + LANES);
+        c0 += ldc;
+        c40.intoArray(c, c0);
+        c41.intoArray(c, c0 + LANES);
+        c0 += ldc;
+        c50.intoArray(c, c0);
+        c51.intoArray(c, c0 + LANES);
     }
 
-    /** One row by NR columns over the whole of k (same order of operations as {@link #kernel6}). */
-    static void kernel1(float[] a, int a0, float[] b, int bOff, int ldb, int k, float[] c, int c0,
-                        float[] bias, int col, int valid) {
+    /** One row by NR columns over the whole of k (the same chain of operations as {@link #kernel6}). */
+    static void kernel1(float[] a, int a0, float[] b, int bOff, int k, float[] c, int c0) {
         FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
-        int bo = bOff;
-        for (int kk = 0; kk < k; kk++, bo += ldb) {
+        for (int kk = 0; kk < k; kk++) {
+            int bo = bOff + kk * NR;
             FloatVector x = FloatVector.broadcast(F, a[a0 + kk]);
             c00 = FloatVector.fromArray(F, b, bo).fma(x, c00);
             c01 = FloatVector.fromArray(F, b, bo + LANES).fma(x, c01);
         }
-        store(c00, c01, c, c0, bias, col, valid);
-    }
-
-    private static void store(FloatVector v0, FloatVector v1, float[] c, int off, float[] bias, int col, int valid) {
-        if (valid == NR) {
-            if (bias != null) {
-                v0 = v0.add(FloatVector.fromArray(F, bias, col));
-                v1 = v1.add(FloatVector.fromArray(F, bias, col + LANES));
-            }
-            v0.intoArray(c, off);
-            v1.intoArray(c, off + LANES);
-        } else {
-            VectorMask<Float> m0 = F.indexInRange(0, valid);
-            VectorMask<Float> m1 = F.indexInRange(LANES, valid);
-            if (bias != null) {
-                v0 = v0.add(FloatVector.fromArray(F, bias, col, m0));
-                v1 = v1.add(FloatVector.fromArray(F, bias, col + LANES, m1));
-            }
-            v0.intoArray(c, off, m0);
-            v1.intoArray(c, off + LANES, m1);
-        }
-    }
-
-    /**
-     * {@code C = A B} on the calling thread with B given by panels: panel p starts at
-     * {@code bOff + p*panelStride}, its row kk at {@code + kk*ldb}. A packed matrix has
-     * {@code ldb = NR, panelStride = k*NR}; a row-major matrix read in place has
-     * {@code ldb = rowStride, panelStride = NR} (then its rows must be readable NR wide per panel).
-     */
-    static void general(float[] a, int aOff, int lda, int rows, float[] b, int bOff, int ldb, int panelStride, int k,
-                        int n, float[] c, int cOff, int ldc) {
-        int panels = (n + NR - 1) / NR;
-        for (int panel = 0; panel < panels; panel++) {
-            int col = panel * NR;
-            int valid = Math.min(NR, n - col);
-            int bo = bOff + panel * panelStride;
-            int r = 0;
-            for (; r + MR <= rows; r += MR) {
-                kernel6(a, aOff + r * lda, lda, b, bo, ldb, k, c, cOff + r * ldc + col, ldc, null, col, valid);
-            }
-            for (; r < rows; r++) {
-                kernel1(a, aOff + r * lda, b, bo, ldb, k, c, cOff + r * ldc + col, null, col, valid);
-            }
-        }
+        c00.intoArray(c, c0);
+        c01.intoArray(c, c0 + LANES);
     }
 }

@@ -372,7 +372,7 @@ public final class Kernels {
             if (blocked) {
                 float[] scores = new float[qBlock * kvLen];
                 float[] kt = new float[PackedMatrix.packedLength(hd, kvLen)];
-                float[] vp = hd % Gemm.NR == 0 ? null : new float[PackedMatrix.packedLength(kvLen, hd)];
+                float[] vp = new float[PackedMatrix.packedLength(kvLen, hd)];
                 for (int t = s; t < e; t++) {
                     attentionBlocked(spec, t / heads, t % heads, q, k, v, kvIndex, mask, out, scores, kt, vp);
                 }
@@ -397,7 +397,7 @@ public final class Kernels {
         int nr = Gemm.NR;
         int entry = kvIndex == null ? b : kvIndex[b];
         int kvBase = entry * spec.kvStride() + h * hd;
-        // K^T of this head as packed panels of keys: scores = Q_h K_h^T streams it row by row.
+        // This head's K^T [hd, kvLen] and V [kvLen, hd] packed once for all its queries.
         for (int j = 0; j < kvLen; j++) {
             int dst = (j / nr) * hd * nr + j % nr;
             int src = kvBase + j * width;
@@ -405,28 +405,20 @@ public final class Kernels {
                 kt[dst + d * nr] = k[src + d];
             }
         }
-        float[] vb = v;
-        int vOff = kvBase;
-        int vLd = width;
-        int vPanel = nr;
-        if (vp != null) {
-            for (int j = 0; j < kvLen; j++) {
-                int src = kvBase + j * width;
-                for (int d = 0; d < hd; d++) {
-                    vp[(d / nr) * kvLen * nr + j * nr + d % nr] = v[src + d];
-                }
+        for (int j = 0; j < kvLen; j++) {
+            int src = kvBase + j * width;
+            for (int d = 0; d < hd; d++) {
+                vp[(d / nr) * kvLen * nr + j * nr + d % nr] = v[src + d];
             }
-            vb = vp;
-            vOff = 0;
-            vLd = nr;
-            vPanel = kvLen * nr;
         }
+        int vPanels = (hd + nr - 1) / nr;
+        int kPanels = (kvLen + nr - 1) / nr;
         float scale = spec.scale();
         int maskBase = entry * spec.maskStride();
         for (int i0 = 0; i0 < qLen; i0 += ATTENTION_QUERY_BLOCK) {
             int m = Math.min(ATTENTION_QUERY_BLOCK, qLen - i0);
             int qo = (b * qLen + i0) * width + h * hd;
-            Gemm.general(q, qo, width, m, kt, 0, nr, hd * nr, hd, kvLen, scores, 0, kvLen);
+            Gemm.range(q, qo, width, 0, m, kt, hd, kvLen, null, scores, 0, kvLen, 0, kPanels);
             for (int r = 0; r < m; r++) {
                 int i = i0 + r;
                 int so = r * kvLen;
@@ -442,7 +434,7 @@ public final class Kernels {
                 }
                 softmaxRow(scores, so, kvLen);
             }
-            Gemm.general(scores, 0, kvLen, m, vb, vOff, vLd, vPanel, kvLen, hd, out, qo, width);
+            Gemm.range(scores, 0, kvLen, 0, m, vp, kvLen, hd, null, out, qo, width, 0, vPanels);
         }
     }
 
