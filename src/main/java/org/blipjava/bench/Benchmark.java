@@ -300,7 +300,13 @@ public final class Benchmark {
     // ---- helpers ----
 
     private Stats time(Runnable r) {
-        r.run();
+        // Warm up until the JIT has compiled the kernels: at least one run and half a second.
+        long warm = System.nanoTime();
+        int runs = 0;
+        do {
+            r.run();
+            runs++;
+        } while (runs < 20 && System.nanoTime() - warm < 500_000_000L);
         double[] t = new double[options.repeat()];
         for (int i = 0; i < t.length; i++) {
             long start = System.nanoTime();

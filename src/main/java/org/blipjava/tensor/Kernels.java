@@ -368,36 +368,58 @@ public final class Kernels {
         // queries (never the whole [heads, q, k] matrix). One or a few (decoding): plain dot products.
         boolean blocked = qLen >= Gemm.MR;
         int qBlock = Math.min(qLen, ATTENTION_QUERY_BLOCK);
+        // Tasks run head by head over rows ordered by the entry they read, so consecutive rows that
+        // share an entry (beams, texts scored against one image) reuse its packed keys and values.
+        int[] order = rowsByEntry(rows, kvIndex);
         p.forRange(rows * heads, 1, (s, e) -> {
             if (blocked) {
                 float[] scores = new float[qBlock * kvLen];
                 float[] kt = new float[PackedMatrix.packedLength(hd, kvLen)];
                 float[] vp = new float[PackedMatrix.packedLength(kvLen, hd)];
+                int packedEntry = -1;
+                int packedHead = -1;
                 for (int t = s; t < e; t++) {
-                    attentionBlocked(spec, t / heads, t % heads, q, k, v, kvIndex, mask, out, scores, kt, vp);
+                    int h = t / rows;
+                    int b = order[t % rows];
+                    int entry = kvIndex == null ? b : kvIndex[b];
+                    if (entry != packedEntry || h != packedHead) {
+                        packHead(spec, entry, h, k, v, kt, vp);
+                        packedEntry = entry;
+                        packedHead = h;
+                    }
+                    attentionBlocked(spec, b, h, q, entry, mask, out, scores, kt, vp);
                 }
             } else {
                 float[] scores = new float[kvLen];
                 for (int t = s; t < e; t++) {
-                    attentionRows(spec, t / heads, t % heads, q, k, v, kvIndex, mask, out, scores);
+                    attentionRows(spec, order[t % rows], t / rows, q, k, v, kvIndex, mask, out, scores);
                 }
             }
         });
     }
 
-    private static final int ATTENTION_QUERY_BLOCK = 48;
+    private static int[] rowsByEntry(int rows, int[] kvIndex) {
+        Integer[] boxed = new Integer[rows];
+        for (int i = 0; i < rows; i++) {
+            boxed[i] = i;
+        }
+        if (kvIndex != null) {
+            java.util.Arrays.sort(boxed, java.util.Comparator.comparingInt(i -> kvIndex[i]));
+        }
+        int[] order = new int[rows];
+        for (int i = 0; i < rows; i++) {
+            order[i] = boxed[i];
+        }
+        return order;
+    }
 
-    private static void attentionBlocked(AttentionSpec spec, int b, int h, float[] q, float[] k, float[] v,
-                                         int[] kvIndex, float[] mask, float[] out, float[] scores, float[] kt,
-                                         float[] vp) {
-        int qLen = spec.qLen();
+    /** One head's K^T [hd, kvLen] and V [kvLen, hd] of one entry, packed for {@link Gemm#range}. */
+    private static void packHead(AttentionSpec spec, int entry, int h, float[] k, float[] v, float[] kt, float[] vp) {
         int kvLen = spec.kvLen();
         int hd = spec.headDim();
         int width = spec.heads() * hd;
         int nr = Gemm.NR;
-        int entry = kvIndex == null ? b : kvIndex[b];
         int kvBase = entry * spec.kvStride() + h * hd;
-        // This head's K^T [hd, kvLen] and V [kvLen, hd] packed once for all its queries.
         for (int j = 0; j < kvLen; j++) {
             int dst = (j / nr) * hd * nr + j % nr;
             int src = kvBase + j * width;
@@ -411,6 +433,17 @@ public final class Kernels {
                 vp[(d / nr) * kvLen * nr + j * nr + d % nr] = v[src + d];
             }
         }
+    }
+
+    private static final int ATTENTION_QUERY_BLOCK = 48;
+
+    private static void attentionBlocked(AttentionSpec spec, int b, int h, float[] q, int entry, float[] mask,
+                                         float[] out, float[] scores, float[] kt, float[] vp) {
+        int qLen = spec.qLen();
+        int kvLen = spec.kvLen();
+        int hd = spec.headDim();
+        int width = spec.heads() * hd;
+        int nr = Gemm.NR;
         int vPanels = (hd + nr - 1) / nr;
         int kPanels = (kvLen + nr - 1) / nr;
         float scale = spec.scale();
