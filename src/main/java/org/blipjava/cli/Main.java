@@ -24,6 +24,7 @@ import picocli.CommandLine.Command;
             EvalCommand.class,
             ScoreCommand.class,
             ExplainCommand.class,
+            BenchCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main {

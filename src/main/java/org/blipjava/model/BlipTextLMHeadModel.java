@@ -82,7 +82,7 @@ public final class BlipTextLMHeadModel {
         float[] t = transform.forward(p, hidden, rows);
         Kernels.gelu(p, t, t.length);
         transformLayerNorm.apply(p, t, rows);
-        Kernels.linear(p, t, rows, decoder.in(), decoder.weight(), decoder.bias(), decoder.out(), out);
+        decoder.forward(p, t, rows, out);
     }
 
     /**

@@ -145,20 +145,26 @@ public final class BlipVisionModel {
         int rows = batch * seq;
         int heads = config.numAttentionHeads();
         Kernels.AttentionSpec spec = Kernels.AttentionSpec.dense(batch, seq, seq, heads, config.headDim());
+        // One set of activation buffers for all layers: a forward pass allocates them once.
+        float[] hn = new float[rows * d];
+        float[] q = new float[rows * d];
+        float[] k = new float[rows * d];
+        float[] v = new float[rows * d];
+        float[] ctx = new float[rows * d];
+        float[] mid = new float[rows * config.intermediateSize()];
         for (Layer layer : layers) {
-            float[] hn = layer.layerNorm1().forward(parallel, x, rows);
-            float[] q = layer.q().forward(parallel, hn, rows);
-            float[] k = layer.k().forward(parallel, hn, rows);
-            float[] v = layer.v().forward(parallel, hn, rows);
-            float[] ctx = new float[rows * d];
+            layer.layerNorm1().apply(parallel, x, rows, hn);
+            layer.q().forward(parallel, hn, rows, q);
+            layer.k().forward(parallel, hn, rows, k);
+            layer.v().forward(parallel, hn, rows, v);
             Kernels.attention(parallel, spec, q, k, v, null, null, ctx);
-            float[] attn = layer.projection().forward(parallel, ctx, rows);
-            Kernels.addInPlace(x, attn, rows * d);
-            float[] h2 = layer.layerNorm2().forward(parallel, x, rows);
-            float[] mid = layer.fc1().forward(parallel, h2, rows);
+            layer.projection().forward(parallel, ctx, rows, hn);
+            Kernels.addInPlace(x, hn, rows * d);
+            layer.layerNorm2().apply(parallel, x, rows, hn);
+            layer.fc1().forward(parallel, hn, rows, mid);
             Kernels.gelu(parallel, mid, mid.length);
-            float[] mlp = layer.fc2().forward(parallel, mid, rows);
-            Kernels.addInPlace(x, mlp, rows * d);
+            layer.fc2().forward(parallel, mid, rows, hn);
+            Kernels.addInPlace(x, hn, rows * d);
         }
         postLayernorm.apply(parallel, x, rows);
         float[] cls = new float[batch * d];

@@ -18,6 +18,11 @@ record LayerNorm(float[] weight, float[] bias, int dim, double eps) {
         return y;
     }
 
+    /** Normalizes {@code x [rows, dim]} into {@code out}. */
+    void apply(Parallel p, float[] x, int rows, float[] out) {
+        Kernels.layerNorm(p, x, rows, dim, weight, bias, eps, out);
+    }
+
     /** Normalizes {@code x [rows, dim]} in place. */
     void apply(Parallel p, float[] x, int rows) {
         Kernels.layerNorm(p, x, rows, dim, weight, bias, eps, x);

@@ -2,10 +2,19 @@ package org.blipjava.model;
 
 import org.blipjava.checkpoint.StateDict;
 import org.blipjava.tensor.Kernels;
+import org.blipjava.tensor.PackedMatrix;
 import org.blipjava.tensor.Parallel;
 
-/** An {@code nn.Linear} layer's weights ({@code [out, in]}, PyTorch layout) and optional bias. */
-record Linear(float[] weight, float[] bias, int in, int out) {
+/**
+ * An {@code nn.Linear} layer: its weight packed once for the matrix-product kernels (only the
+ * packed copy is kept) and an optional bias.
+ */
+record Linear(PackedMatrix packed, float[] bias, int in, int out) {
+
+    /** From a weight in PyTorch layout {@code [out, in]}. */
+    Linear(float[] weight, float[] bias, int in, int out) {
+        this(PackedMatrix.ofLinearWeight(weight, out, in), bias, in, out);
+    }
 
     /** Takes {@code prefix.weight} (and {@code prefix.bias} when {@code withBias}) from the state dict. */
     static Linear load(StateDict sd, String prefix, int in, int out, boolean withBias) {
@@ -14,22 +23,30 @@ record Linear(float[] weight, float[] bias, int in, int out) {
         return new Linear(w, b, in, out);
     }
 
+    /** The weight in PyTorch layout {@code [out, in]}, unpacked into a new array. */
+    float[] weight() {
+        return packed.toLinearWeight();
+    }
+
     /** {@code x [rows, in] -> [rows, out]}. */
     float[] forward(Parallel p, float[] x, int rows) {
         float[] y = new float[rows * out];
-        Kernels.linear(p, x, rows, in, weight, bias, out, y);
+        forward(p, x, rows, y);
         return y;
+    }
+
+    /** {@code x [rows, in] -> y [rows, out]} into a caller's array. */
+    void forward(Parallel p, float[] x, int rows, float[] y) {
+        Kernels.linear(p, x, rows, packed, bias, y);
     }
 
     /** Rows {@code [from, from+count)} of the output as a new layer (for splitting fused projections). */
     Linear slice(int from, int count) {
-        float[] w = new float[count * in];
-        System.arraycopy(weight, from * in, w, 0, count * in);
         float[] b = null;
         if (bias != null) {
             b = new float[count];
             System.arraycopy(bias, from, b, 0, count);
         }
-        return new Linear(w, b, in, count);
+        return new Linear(packed.sliceColumns(from, count), b, in, count);
     }
 }

@@ -13,9 +13,6 @@ import jdk.incubator.vector.VectorSpecies;
 public final class Kernels {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int LANES = F.length();
-    /** Rows and columns of one parallel task of {@link #linear}; sized to keep a weight block in cache. */
-    private static final int ROW_BLOCK = 32;
-    private static final int COL_BLOCK = 64;
 
     private Kernels() {}
 
@@ -34,94 +31,25 @@ public final class Kernels {
         if (b != null) {
             checkLength("b", b, out);
         }
-        int rowBlocks = (rows + ROW_BLOCK - 1) / ROW_BLOCK;
-        int colBlocks = (out + COL_BLOCK - 1) / COL_BLOCK;
-        p.forRange(rowBlocks * colBlocks, 1, (s, e) -> {
-            for (int t = s; t < e; t++) {
-                int r0 = (t / colBlocks) * ROW_BLOCK;
-                int c0 = (t % colBlocks) * COL_BLOCK;
-                linearBlock(x, in, w, b, out, y, r0, Math.min(rows, r0 + ROW_BLOCK), c0, Math.min(out, c0 + COL_BLOCK));
-            }
-        });
+        // Packing costs one pass over w; the product reads it rows/6 times, so it pays for itself.
+        Gemm.packed(p, x, 0, in, rows, PackedMatrix.ofLinearWeight(w, out, in), b, y, 0, out);
     }
 
-    private static void linearBlock(float[] x, int in, float[] w, float[] b, int out, float[] y,
-                                    int r0, int r1, int c0, int c1) {
-        int r = r0;
-        // 2x4 register tiles: each x row and w row loaded once feeds several accumulators.
-        for (; r + 2 <= r1; r += 2) {
-            int c = c0;
-            for (; c + 4 <= c1; c += 4) {
-                tile2x4(x, in, w, b, out, y, r, c);
-            }
-            for (; c < c1; c++) {
-                y[r * out + c] = dot(x, r * in, w, c * in, in) + bias(b, c);
-                y[(r + 1) * out + c] = dot(x, (r + 1) * in, w, c * in, in) + bias(b, c);
-            }
+    /**
+     * {@code y = x W^T + b} with the weight packed once ahead of time (see {@link PackedMatrix}):
+     * the fast path of the model's layers.
+     *
+     * @param x input [rows, w.k()]
+     * @param b bias [w.n()], or null
+     * @param y output [rows, w.n()]
+     */
+    public static void linear(Parallel p, float[] x, int rows, PackedMatrix w, float[] b, float[] y) {
+        checkLength("x", x, (long) rows * w.k());
+        checkLength("y", y, (long) rows * w.n());
+        if (b != null) {
+            checkLength("b", b, w.n());
         }
-        for (; r < r1; r++) {
-            for (int c = c0; c < c1; c++) {
-                y[r * out + c] = dot(x, r * in, w, c * in, in) + bias(b, c);
-            }
-        }
-    }
-
-    private static float bias(float[] b, int c) {
-        return b == null ? 0f : b[c];
-    }
-
-    // Same accumulation order as dot(): lane-wise FMA, then lanes summed first to last, then a scalar tail.
-    private static void tile2x4(float[] x, int in, float[] w, float[] b, int out, float[] y, int r, int c) {
-        int xa = r * in;
-        int xb = xa + in;
-        int w0 = c * in;
-        int w1 = w0 + in;
-        int w2 = w1 + in;
-        int w3 = w2 + in;
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
-        int bound = F.loopBound(in);
-        int i = 0;
-        for (; i < bound; i += LANES) {
-            FloatVector xr = FloatVector.fromArray(F, x, xa + i);
-            FloatVector xs = FloatVector.fromArray(F, x, xb + i);
-            FloatVector v0 = FloatVector.fromArray(F, w, w0 + i);
-            FloatVector v1 = FloatVector.fromArray(F, w, w1 + i);
-            FloatVector v2 = FloatVector.fromArray(F, w, w2 + i);
-            FloatVector v3 = FloatVector.fromArray(F, w, w3 + i);
-            a0 = xr.fma(v0, a0);
-            a1 = xr.fma(v1, a1);
-            a2 = xr.fma(v2, a2);
-            a3 = xr.fma(v3, a3);
-            b0 = xs.fma(v0, b0);
-            b1 = xs.fma(v1, b1);
-            b2 = xs.fma(v2, b2);
-            b3 = xs.fma(v3, b3);
-        }
-        float s0 = sumLanes(a0), s1 = sumLanes(a1), s2 = sumLanes(a2), s3 = sumLanes(a3);
-        float t0 = sumLanes(b0), t1 = sumLanes(b1), t2 = sumLanes(b2), t3 = sumLanes(b3);
-        for (; i < in; i++) {
-            float xr = x[xa + i];
-            float xs = x[xb + i];
-            s0 = Math.fma(xr, w[w0 + i], s0);
-            s1 = Math.fma(xr, w[w1 + i], s1);
-            s2 = Math.fma(xr, w[w2 + i], s2);
-            s3 = Math.fma(xr, w[w3 + i], s3);
-            t0 = Math.fma(xs, w[w0 + i], t0);
-            t1 = Math.fma(xs, w[w1 + i], t1);
-            t2 = Math.fma(xs, w[w2 + i], t2);
-            t3 = Math.fma(xs, w[w3 + i], t3);
-        }
-        int ya = r * out + c;
-        int yb = ya + out;
-        y[ya] = s0 + bias(b, c);
-        y[ya + 1] = s1 + bias(b, c + 1);
-        y[ya + 2] = s2 + bias(b, c + 2);
-        y[ya + 3] = s3 + bias(b, c + 3);
-        y[yb] = t0 + bias(b, c);
-        y[yb + 1] = t1 + bias(b, c + 1);
-        y[yb + 2] = t2 + bias(b, c + 2);
-        y[yb + 3] = t3 + bias(b, c + 3);
+        Gemm.packed(p, x, 0, w.k(), rows, w, b, y, 0, w.n());
     }
 
     /**
@@ -183,14 +111,56 @@ public final class Kernels {
         });
     }
 
-    /** GELU in its exact form {@code x/2 * (1 + erf(x/sqrt 2))}, in place. */
+    /**
+     * GELU in its exact form {@code x/2 * (1 + erf(x/sqrt 2))}, in place. erf is evaluated in float
+     * as Abramowitz and Stegun 7.1.26 (absolute error below 3e-7), through erfc for negative
+     * arguments so small outputs keep their relative accuracy.
+     */
     public static void gelu(Parallel p, float[] x, int n) {
-        p.forRange(n, 4096, (s, e) -> {
-            for (int i = s; i < e; i++) {
-                double v = x[i];
-                x[i] = (float) (0.5 * v * (1.0 + erf(v * 0.7071067811865476)));
+        p.forRange(n, 16384, (s, e) -> {
+            int i = s;
+            int bound = s + F.loopBound(e - s);
+            for (; i < bound; i += LANES) {
+                FloatVector v = FloatVector.fromArray(F, x, i);
+                FloatVector z = v.abs().mul(0.70710678118654752f);
+                FloatVector t = FloatVector.broadcast(F, 1f).div(z.fma(FloatVector.broadcast(F, ERF_P),
+                        FloatVector.broadcast(F, 1f)));
+                FloatVector poly = FloatVector.broadcast(F, ERF_A5);
+                poly = poly.fma(t, FloatVector.broadcast(F, ERF_A4));
+                poly = poly.fma(t, FloatVector.broadcast(F, ERF_A3));
+                poly = poly.fma(t, FloatVector.broadcast(F, ERF_A2));
+                poly = poly.fma(t, FloatVector.broadcast(F, ERF_A1));
+                FloatVector erfc = poly.mul(t).mul(exp(z.mul(z).neg()));
+                FloatVector half = v.mul(0.5f);
+                FloatVector pos = half.mul(FloatVector.broadcast(F, 2f).sub(erfc));
+                FloatVector neg = half.mul(erfc);
+                pos.blend(neg, v.lt(0f)).intoArray(x, i);
+            }
+            for (; i < e; i++) {
+                x[i] = geluScalar(x[i]);
             }
         });
+    }
+
+    private static final float ERF_P = 0.3275911f;
+    private static final float ERF_A1 = 0.254829592f;
+    private static final float ERF_A2 = -0.284496736f;
+    private static final float ERF_A3 = 1.421413741f;
+    private static final float ERF_A4 = -1.453152027f;
+    private static final float ERF_A5 = 1.061405429f;
+
+    /** The scalar form of the vector GELU in {@link #gelu}, with the same operations. */
+    static float geluScalar(float v) {
+        float z = Math.abs(v) * 0.70710678118654752f;
+        float t = 1f / Math.fma(z, ERF_P, 1f);
+        float poly = ERF_A5;
+        poly = Math.fma(poly, t, ERF_A4);
+        poly = Math.fma(poly, t, ERF_A3);
+        poly = Math.fma(poly, t, ERF_A2);
+        poly = Math.fma(poly, t, ERF_A1);
+        float erfc = poly * t * expScalar(-(z * z));
+        float half = v * 0.5f;
+        return v < 0f ? half * erfc : half * (2f - erfc);
     }
 
     /** tanh, in place (the text pooler's activation). */
@@ -243,20 +213,89 @@ public final class Kernels {
 
     /** Softmax of {@code x[off..off+n)} in place. */
     public static void softmaxRow(float[] x, int off, int n) {
+        int bound = F.loopBound(n);
+        FloatVector vmax = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        int i = 0;
+        for (; i < bound; i += LANES) {
+            vmax = vmax.max(FloatVector.fromArray(F, x, off + i));
+        }
         float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) {
+        for (int l = 0; l < LANES; l++) {
+            max = Math.max(max, vmax.lane(l));
+        }
+        for (; i < n; i++) {
             max = Math.max(max, x[off + i]);
         }
-        double sum = 0;
-        for (int i = 0; i < n; i++) {
-            float e = (float) Math.exp(x[off + i] - max);
-            x[off + i] = e;
-            sum += e;
+        FloatVector vm = FloatVector.broadcast(F, max);
+        FloatVector vsum = FloatVector.zero(F);
+        for (i = 0; i < bound; i += LANES) {
+            FloatVector ev = exp(FloatVector.fromArray(F, x, off + i).sub(vm));
+            ev.intoArray(x, off + i);
+            vsum = vsum.add(ev);
         }
-        float inv = (float) (1.0 / sum);
-        for (int i = 0; i < n; i++) {
-            x[off + i] *= inv;
+        float sum = sumLanes(vsum);
+        for (; i < n; i++) {
+            float ev = expScalar(x[off + i] - max);
+            x[off + i] = ev;
+            sum += ev;
         }
+        FloatVector inv = FloatVector.broadcast(F, 1f / sum);
+        for (i = 0; i < bound; i += LANES) {
+            FloatVector.fromArray(F, x, off + i).mul(inv).intoArray(x, off + i);
+        }
+        float invs = 1f / sum;
+        for (; i < n; i++) {
+            x[off + i] *= invs;
+        }
+    }
+
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    /** 1.5 * 2^23: adding and subtracting it rounds a float to the nearest integer. */
+    private static final float ROUNDER = 12582912f;
+
+    /**
+     * e^x to about 2 ulp from adds, multiplies and fused multiply-adds only, so the JIT-compiled
+     * and interpreted forms agree bit for bit (the library's vector EXP may not). Below -87.3
+     * (where float underflows) the result is 0.
+     */
+    static FloatVector exp(FloatVector x) {
+        FloatVector xc = x.max(-87.3f).min(88.0f);
+        FloatVector nf = xc.mul(LOG2E).add(ROUNDER).sub(ROUNDER);
+        FloatVector r = nf.fma(FloatVector.broadcast(F, -LN2_HI), xc);
+        r = nf.fma(FloatVector.broadcast(F, -LN2_LO), r);
+        FloatVector poly = FloatVector.broadcast(F, 1.9875691500e-4f);
+        poly = poly.fma(r, FloatVector.broadcast(F, 1.3981999507e-3f));
+        poly = poly.fma(r, FloatVector.broadcast(F, 8.3334519073e-3f));
+        poly = poly.fma(r, FloatVector.broadcast(F, 4.1665795894e-2f));
+        poly = poly.fma(r, FloatVector.broadcast(F, 1.6666665459e-1f));
+        poly = poly.fma(r, FloatVector.broadcast(F, 5.0000001201e-1f));
+        FloatVector r2 = r.mul(r);
+        FloatVector y = poly.fma(r2, r).add(1f);
+        jdk.incubator.vector.IntVector bits = ((jdk.incubator.vector.IntVector) nf.convert(
+                jdk.incubator.vector.VectorOperators.F2I, 0)).add(127).lanewise(jdk.incubator.vector.VectorOperators.LSHL, 23);
+        FloatVector scaled = y.mul(bits.reinterpretAsFloats());
+        return scaled.blend(0f, x.lt(-87.3f));
+    }
+
+    /** The scalar form of {@link #exp(FloatVector)}, with the same operations in the same order. */
+    static float expScalar(float x) {
+        if (x < -87.3f) {
+            return 0f;
+        }
+        float xc = Math.min(Math.max(x, -87.3f), 88.0f);
+        float nf = xc * LOG2E + ROUNDER - ROUNDER;
+        float r = Math.fma(nf, -LN2_HI, xc);
+        r = Math.fma(nf, -LN2_LO, r);
+        float poly = 1.9875691500e-4f;
+        poly = Math.fma(poly, r, 1.3981999507e-3f);
+        poly = Math.fma(poly, r, 8.3334519073e-3f);
+        poly = Math.fma(poly, r, 4.1665795894e-2f);
+        poly = Math.fma(poly, r, 1.6666665459e-1f);
+        poly = Math.fma(poly, r, 5.0000001201e-1f);
+        float y = Math.fma(poly, r * r, r) + 1f;
+        return y * Float.intBitsToFloat(((int) nf + 127) << 23);
     }
 
     /**
@@ -325,43 +364,154 @@ public final class Kernels {
         int qLen = spec.qLen();
         int kvLen = spec.kvLen();
         int hd = spec.headDim();
-        int width = heads * hd;
-        float scale = spec.scale();
-        int tasks = rows * heads;
-        p.forRange(tasks, 1, (s, e) -> {
-            float[] scores = new float[kvLen];
-            for (int t = s; t < e; t++) {
-                int b = t / heads;
-                int h = t % heads;
-                int entry = kvIndex == null ? b : kvIndex[b];
-                int kvBase = entry * spec.kvStride() + h * hd;
-                for (int i = 0; i < qLen; i++) {
-                    int qo = (b * qLen + i) * width + h * hd;
-                    int visible = spec.causal() ? Math.min(kvLen, spec.pastLen() + i + 1) : kvLen;
-                    for (int j = 0; j < kvLen; j++) {
-                        float sc = dot(q, qo, k, kvBase + j * width, hd) * scale;
-                        if (j >= visible) {
-                            sc += spec.causalMaskValue();
-                        } else if (mask != null) {
-                            sc += mask[entry * spec.maskStride() + j];
-                        }
-                        scores[j] = sc;
+        // Several queries per row: scores and context as register-blocked products over a block of
+        // queries (never the whole [heads, q, k] matrix). One or a few (decoding): plain dot products.
+        boolean blocked = qLen >= Gemm.MR;
+        int qBlock = Math.min(qLen, ATTENTION_QUERY_BLOCK);
+        // Tasks run head by head over rows ordered by the entry they read, so consecutive rows that
+        // share an entry (beams, texts scored against one image) reuse its packed keys and values.
+        int[] order = rowsByEntry(rows, kvIndex);
+        p.forRange(rows * heads, 1, (s, e) -> {
+            if (blocked) {
+                float[] scores = new float[qBlock * kvLen];
+                float[] kt = new float[PackedMatrix.packedLength(hd, kvLen)];
+                float[] vp = new float[PackedMatrix.packedLength(kvLen, hd)];
+                int packedEntry = -1;
+                int packedHead = -1;
+                for (int t = s; t < e; t++) {
+                    int h = t / rows;
+                    int b = order[t % rows];
+                    int entry = kvIndex == null ? b : kvIndex[b];
+                    if (entry != packedEntry || h != packedHead) {
+                        packHead(spec, entry, h, k, v, kt, vp);
+                        packedEntry = entry;
+                        packedHead = h;
                     }
-                    softmaxRow(scores, 0, kvLen);
-                    int oo = (b * qLen + i) * width + h * hd;
-                    for (int d = 0; d < hd; d++) {
-                        out[oo + d] = 0f;
-                    }
-                    for (int j = 0; j < kvLen; j++) {
-                        float pj = scores[j];
-                        int vo = kvBase + j * width;
-                        for (int d = 0; d < hd; d++) {
-                            out[oo + d] = Math.fma(pj, v[vo + d], out[oo + d]);
-                        }
-                    }
+                    attentionBlocked(spec, b, h, q, entry, mask, out, scores, kt, vp);
+                }
+            } else {
+                float[] scores = new float[kvLen];
+                for (int t = s; t < e; t++) {
+                    attentionRows(spec, order[t % rows], t / rows, q, k, v, kvIndex, mask, out, scores);
                 }
             }
         });
+    }
+
+    private static int[] rowsByEntry(int rows, int[] kvIndex) {
+        Integer[] boxed = new Integer[rows];
+        for (int i = 0; i < rows; i++) {
+            boxed[i] = i;
+        }
+        if (kvIndex != null) {
+            java.util.Arrays.sort(boxed, java.util.Comparator.comparingInt(i -> kvIndex[i]));
+        }
+        int[] order = new int[rows];
+        for (int i = 0; i < rows; i++) {
+            order[i] = boxed[i];
+        }
+        return order;
+    }
+
+    /** One head's K^T [hd, kvLen] and V [kvLen, hd] of one entry, packed for {@link Gemm#range}. */
+    private static void packHead(AttentionSpec spec, int entry, int h, float[] k, float[] v, float[] kt, float[] vp) {
+        int kvLen = spec.kvLen();
+        int hd = spec.headDim();
+        int width = spec.heads() * hd;
+        int nr = Gemm.NR;
+        int kvBase = entry * spec.kvStride() + h * hd;
+        for (int j = 0; j < kvLen; j++) {
+            int dst = (j / nr) * hd * nr + j % nr;
+            int src = kvBase + j * width;
+            for (int d = 0; d < hd; d++) {
+                kt[dst + d * nr] = k[src + d];
+            }
+        }
+        for (int j = 0; j < kvLen; j++) {
+            int src = kvBase + j * width;
+            for (int d = 0; d < hd; d++) {
+                vp[(d / nr) * kvLen * nr + j * nr + d % nr] = v[src + d];
+            }
+        }
+    }
+
+    private static final int ATTENTION_QUERY_BLOCK = 48;
+
+    private static void attentionBlocked(AttentionSpec spec, int b, int h, float[] q, int entry, float[] mask,
+                                         float[] out, float[] scores, float[] kt, float[] vp) {
+        int qLen = spec.qLen();
+        int kvLen = spec.kvLen();
+        int hd = spec.headDim();
+        int width = spec.heads() * hd;
+        int nr = Gemm.NR;
+        int vPanels = (hd + nr - 1) / nr;
+        int kPanels = (kvLen + nr - 1) / nr;
+        float scale = spec.scale();
+        int maskBase = entry * spec.maskStride();
+        for (int i0 = 0; i0 < qLen; i0 += ATTENTION_QUERY_BLOCK) {
+            int m = Math.min(ATTENTION_QUERY_BLOCK, qLen - i0);
+            int qo = (b * qLen + i0) * width + h * hd;
+            Gemm.range(q, qo, width, 0, m, kt, hd, kvLen, null, scores, 0, kvLen, 0, kPanels);
+            for (int r = 0; r < m; r++) {
+                int i = i0 + r;
+                int so = r * kvLen;
+                int visible = spec.causal() ? Math.min(kvLen, spec.pastLen() + i + 1) : kvLen;
+                for (int j = 0; j < kvLen; j++) {
+                    float sc = scores[so + j] * scale;
+                    if (j >= visible) {
+                        sc += spec.causalMaskValue();
+                    } else if (mask != null) {
+                        sc += mask[maskBase + j];
+                    }
+                    scores[so + j] = sc;
+                }
+                softmaxRow(scores, so, kvLen);
+            }
+            Gemm.range(scores, 0, kvLen, 0, m, vp, kvLen, hd, null, out, qo, width, 0, vPanels);
+        }
+    }
+
+    private static void attentionRows(AttentionSpec spec, int b, int h, float[] q, float[] k, float[] v,
+                                      int[] kvIndex, float[] mask, float[] out, float[] scores) {
+        int qLen = spec.qLen();
+        int kvLen = spec.kvLen();
+        int hd = spec.headDim();
+        int width = spec.heads() * hd;
+        float scale = spec.scale();
+        int entry = kvIndex == null ? b : kvIndex[b];
+        int kvBase = entry * spec.kvStride() + h * hd;
+        for (int i = 0; i < qLen; i++) {
+            int qo = (b * qLen + i) * width + h * hd;
+            int visible = spec.causal() ? Math.min(kvLen, spec.pastLen() + i + 1) : kvLen;
+            for (int j = 0; j < kvLen; j++) {
+                float sc = dot(q, qo, k, kvBase + j * width, hd) * scale;
+                if (j >= visible) {
+                    sc += spec.causalMaskValue();
+                } else if (mask != null) {
+                    sc += mask[entry * spec.maskStride() + j];
+                }
+                scores[j] = sc;
+            }
+            softmaxRow(scores, 0, kvLen);
+            int oo = qo;
+            int bound = F.loopBound(hd);
+            int d = 0;
+            for (; d < bound; d += LANES) {
+                FloatVector acc = FloatVector.zero(F);
+                int vo = kvBase + d;
+                for (int j = 0; j < kvLen; j++, vo += width) {
+                    acc = FloatVector.fromArray(F, v, vo).fma(FloatVector.broadcast(F, scores[j]), acc);
+                }
+                acc.intoArray(out, oo + d);
+            }
+            for (; d < hd; d++) {
+                float acc = 0f;
+                for (int j = 0; j < kvLen; j++) {
+                    acc = Math.fma(scores[j], v[kvBase + j * width + d], acc);
+                }
+                out[oo + d] = acc;
+            }
+        }
     }
 
     /**

@@ -1,0 +1,261 @@
+#!/usr/bin/env python3
+"""PyTorch baseline for `blip bench --torch`.
+
+BLIP's forward passes as transformers 4.40 runs them (ViT vision tower; BERT text transformer
+with cross-attention; greedy and beam search), written in plain torch because transformers is
+not installed: the same shapes, the same operations, random weights. Like the reference, the
+decoder caches self-attention keys/values and recomputes the cross-attention keys/values over
+every image token at each step, and ITM repeats the image embedding once per text.
+
+Prints one JSON object on stdout: {"metrics": {key: [seconds or rate per run]}, "notes": [...]}.
+Progress goes to stderr.
+"""
+import argparse
+import json
+import math
+import resource
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+
+def log(msg):
+    print("torch: " + msg, file=sys.stderr, flush=True)
+
+
+class Weights:
+    def __init__(self, seed):
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def rand(self, *shape):
+        # Uniform with standard deviation 0.02, as the Java benchmark's weights.
+        return (torch.rand(*shape, generator=self.gen) * 2 - 1) * (0.02 * math.sqrt(3))
+
+    def linear(self, n_in, n_out):
+        return (self.rand(n_out, n_in), self.rand(n_out))
+
+    def norm(self, d):
+        return (torch.ones(d), torch.zeros(d))
+
+
+def lin(x, wb):
+    return F.linear(x, wb[0], wb[1])
+
+
+def ln(x, wb, eps):
+    return F.layer_norm(x, (x.shape[-1],), wb[0], wb[1], eps)
+
+
+def heads(x, h):
+    b, n, d = x.shape
+    return x.view(b, n, h, d // h).transpose(1, 2)
+
+
+def merge(x):
+    b, h, n, hd = x.shape
+    return x.transpose(1, 2).reshape(b, n, h * hd)
+
+
+class Vision:
+    def __init__(self, w, s):
+        d, p = s["vision_width"], s["patch"]
+        self.s = s
+        self.patch_w = w.rand(d, 3, p, p)
+        self.patch_b = w.rand(d)
+        self.cls = w.rand(1, 1, d)
+        n = (s["image"] // p) ** 2 + 1
+        self.pos = w.rand(1, n, d)
+        self.layers = []
+        for _ in range(s["vision_layers"]):
+            self.layers.append(dict(ln1=w.norm(d), qkv=w.linear(d, 3 * d), proj=w.linear(d, d), ln2=w.norm(d),
+                                    fc1=w.linear(d, s["vision_inter"]), fc2=w.linear(s["vision_inter"], d)))
+        self.post = w.norm(d)
+
+    def __call__(self, pixels):
+        s = self.s
+        h = s["vision_heads"]
+        x = F.conv2d(pixels, self.patch_w, self.patch_b, stride=s["patch"]).flatten(2).transpose(1, 2)
+        x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], dim=1) + self.pos
+        b, n, d = x.shape
+        scale = (d // h) ** -0.5
+        for L in self.layers:
+            y = ln(x, L["ln1"], 1e-5)
+            qkv = lin(y, L["qkv"]).reshape(b, n, 3, h, d // h).permute(2, 0, 3, 1, 4)
+            q, k, v = qkv[0], qkv[1], qkv[2]
+            probs = torch.softmax(torch.matmul(q, k.transpose(-1, -2)) * scale, dim=-1)
+            x = x + lin(merge(torch.matmul(probs, v)), L["proj"])
+            x = x + lin(F.gelu(lin(ln(x, L["ln2"], 1e-5), L["fc1"])), L["fc2"])
+        return ln(x, self.post, 1e-5)
+
+
+class Text:
+    def __init__(self, w, s, lm_head):
+        d, inter, enc = s["text_width"], s["text_inter"], s["vision_width"]
+        self.s = s
+        self.word = w.rand(s["vocab"], d)
+        self.pos = w.rand(s["max_positions"], d)
+        self.emb_ln = w.norm(d)
+        self.layers = []
+        for _ in range(s["text_layers"]):
+            self.layers.append(dict(
+                q=w.linear(d, d), k=w.linear(d, d), v=w.linear(d, d), o=w.linear(d, d), ln=w.norm(d),
+                cq=w.linear(d, d), ck=w.linear(enc, d), cv=w.linear(enc, d), co=w.linear(d, d), cln=w.norm(d),
+                inter=w.linear(d, inter), out=w.linear(inter, d), oln=w.norm(d)))
+        if lm_head:
+            self.transform = w.linear(d, d)
+            self.transform_ln = w.norm(d)
+            self.lm_bias = w.rand(s["vocab"])
+
+    def attend(self, q, k, v, mask):
+        hd = q.shape[-1]
+        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(hd)
+        if mask is not None:
+            scores = scores + mask
+        return torch.matmul(torch.softmax(scores, dim=-1), v)
+
+    def forward(self, ids, start=0, past=None, enc=None, causal=False):
+        """ids [b, n]; past: per-layer (k, v) of earlier positions; returns hidden and the new past."""
+        s = self.s
+        h = s["text_heads"]
+        eps = 1e-12
+        b, n = ids.shape
+        x = ln(self.word[ids] + self.pos[start:start + n], self.emb_ln, eps)
+        mask = None
+        if causal and n > 1:
+            total = start + n
+            keep = torch.ones(n, total).tril(diagonal=start)
+            mask = (1.0 - keep) * -10000.0
+        new_past = []
+        for i, L in enumerate(self.layers):
+            k = heads(lin(x, L["k"]), h)
+            v = heads(lin(x, L["v"]), h)
+            if past is not None:
+                k = torch.cat([past[i][0], k], dim=2)
+                v = torch.cat([past[i][1], v], dim=2)
+            new_past.append((k, v))
+            ctx = merge(self.attend(heads(lin(x, L["q"]), h), k, v, mask))
+            x = ln(lin(ctx, L["o"]) + x, L["ln"], eps)
+            if enc is not None:
+                # transformers 4.40 BlipTextSelfAttention: cross keys/values from the image at every call.
+                ck = heads(lin(enc, L["ck"]), h)
+                cv = heads(lin(enc, L["cv"]), h)
+                ctx = merge(self.attend(heads(lin(x, L["cq"]), h), ck, cv, None))
+                x = ln(lin(ctx, L["co"]) + x, L["cln"], eps)
+            x = ln(lin(F.gelu(lin(x, L["inter"])), L["out"]) + x, L["oln"], eps)
+        return x, new_past
+
+    def logits(self, hidden):
+        t = ln(F.gelu(lin(hidden, self.transform)), self.transform_ln, 1e-12)
+        return F.linear(t, self.word, self.lm_bias)
+
+
+def generate(text, image_embeds, s, beams):
+    """Forced-length generation from [DEC] as transformers' generate with min_new_tokens = max_new_tokens."""
+    steps, bos, sep = s["caption_tokens"], 30522, 102
+    enc = image_embeds.repeat_interleave(beams, dim=0)
+    ids = torch.full((beams, 1), bos, dtype=torch.long)
+    scores = torch.zeros(beams)
+    scores[1:] = -1e9
+    past = None
+    start = 0
+    tokens = ids
+    for _ in range(steps):
+        hidden, past = text.forward(tokens, start=start, past=past, enc=enc, causal=True)
+        start += tokens.shape[1]
+        logits = text.logits(hidden[:, -1, :])
+        logits[:, sep] = -float("inf")  # MinNewTokensLengthLogitsProcessor
+        if beams == 1:
+            tokens = logits.argmax(dim=-1, keepdim=True)
+        else:
+            vocab = logits.shape[-1]
+            total = (torch.log_softmax(logits, dim=-1) + scores[:, None]).view(-1)
+            top, idx = torch.topk(total, 2 * beams)
+            src = idx[:beams] // vocab
+            scores = top[:beams]
+            tokens = (idx[:beams] % vocab).unsqueeze(1)
+            past = [(k.index_select(0, src), v.index_select(0, src)) for k, v in past]
+            ids = ids.index_select(0, src)
+        ids = torch.cat([ids, tokens], dim=1)
+    return ids
+
+
+def timed(repeat, fn):
+    fn()
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def random_texts(gen, count, length, vocab):
+    ids = torch.randint(1000, min(vocab, 30000), (count, length), generator=gen)
+    ids[:, 0] = 101
+    ids[:, -1] = 102
+    return ids
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, required=True)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--shapes", required=True, help="JSON object with the model shapes and workloads")
+    a = ap.parse_args()
+    s = json.loads(a.shapes)
+    torch.set_num_threads(a.threads)
+    torch.set_grad_enabled(False)
+    torch.manual_seed(a.seed)
+    metrics = {}
+    notes = ["PyTorch %s, %d threads, BLAS: %s" % (torch.__version__, torch.get_num_threads(),
+                                                  "openblas" if "openblas" in torch.__config__.show().lower()
+                                                  else "see torch.__config__.show()")]
+    w = Weights(a.seed)
+    log("building captioning model")
+    vision = Vision(w, s)
+    decoder = Text(w, s, lm_head=True)
+    size = s["image"]
+    pixels = torch.randn(1, 3, size, size, generator=w.gen)
+
+    def caption(beams):
+        return lambda: generate(decoder, vision(pixels), s, beams)
+
+    log("greedy caption")
+    metrics["caption_greedy_s"] = timed(a.repeat, caption(1))
+    log("beam caption")
+    metrics["caption_beam_s"] = timed(a.repeat, caption(s["beams"]))
+    for batch in (1, s["vision_batch"]):
+        log("vision encoder, batch %d" % batch)
+        px = pixels.expand(batch, -1, -1, -1).contiguous()
+        metrics["vision_b%d_s_per_image" % batch] = [t / batch for t in timed(a.repeat, lambda: vision(px))]
+    metrics["peak_rss_caption_mb"] = [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0]
+    del decoder
+    log("building retrieval model")
+    encoder = Text(w, s, lm_head=False)
+    itm_head = w.linear(s["text_width"], 2)
+    text_proj = w.linear(s["text_width"], s["embed"])
+    itm_ids = random_texts(w.gen, s["itm_texts"], s["text_len"], s["vocab"])
+    itc_ids = random_texts(w.gen, s["itc_texts"], s["text_len"], s["vocab"])
+
+    def itm():
+        emb = vision(pixels)
+        hidden, _ = encoder.forward(itm_ids, enc=emb.expand(itm_ids.shape[0], -1, -1))
+        return lin(hidden[:, 0, :], itm_head)
+
+    def itc():
+        hidden, _ = encoder.forward(itc_ids)
+        return F.normalize(lin(hidden[:, 0, :], text_proj), dim=-1)
+
+    log("ITM")
+    metrics["itm_s"] = timed(a.repeat, itm)
+    log("ITC")
+    metrics["itc_texts_per_s"] = [s["itc_texts"] / t for t in timed(a.repeat, itc)]
+    metrics["peak_rss_mb"] = [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0]
+    print(json.dumps({"metrics": metrics, "notes": notes}))
+
+
+if __name__ == "__main__":
+    main()

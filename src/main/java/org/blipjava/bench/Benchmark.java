@@ -1,0 +1,360 @@
+package org.blipjava.bench;
+
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import javax.imageio.ImageIO;
+import org.blipjava.checkpoint.StateDict;
+import org.blipjava.config.BlipConfig;
+import org.blipjava.generation.GenerationConfig;
+import org.blipjava.generation.GenerationResult;
+import org.blipjava.generation.Generator;
+import org.blipjava.image.BlipImageProcessor;
+import org.blipjava.image.ImageDecoder;
+import org.blipjava.image.ImageProcessorConfig;
+import org.blipjava.image.RgbImage;
+import org.blipjava.model.BlipForConditionalGeneration;
+import org.blipjava.model.BlipForImageTextRetrieval;
+import org.blipjava.tensor.Kernels;
+import org.blipjava.tensor.Parallel;
+
+/**
+ * The inference benchmark: a model of the given shapes with seeded random weights, timed on the
+ * work BLIP's users run, optionally next to the PyTorch baseline script measured in the same run.
+ *
+ * <p>Every figure is a median over {@code repeat} timed runs after one untimed warm-up run.
+ */
+public final class Benchmark {
+    /**
+     * @param shapes    model shapes and workloads
+     * @param threads   threads for the Java kernels, OpenBLAS and PyTorch alike
+     * @param repeat    timed runs per figure
+     * @param seed      seed of the random weights and inputs
+     * @param torch     also run the PyTorch baseline
+     * @param python    the Python interpreter with torch (Debian's {@code /usr/bin/python3})
+     * @param torchScript the baseline script ({@code bench/torch_baseline.py})
+     * @param sections    which parts to run
+     */
+    public record Options(BenchShapes shapes, int threads, int repeat, long seed, boolean torch, String python,
+                          Path torchScript, java.util.Set<Section> sections) {
+        public Options {
+            if (threads < 1 || repeat < 1) {
+                throw new IllegalArgumentException("threads and repeat must be at least 1, got " + threads + " and "
+                        + repeat);
+            }
+        }
+    }
+
+    /** Parts of the benchmark that can be run alone. */
+    public enum Section { MATMUL, CAPTION, RETRIEVAL }
+
+    /**
+     * One reported figure.
+     *
+     * @param key            stable name (JSON key; the baseline script uses the same)
+     * @param label          what was measured, for the table
+     * @param unit           unit of the values
+     * @param higherIsBetter true for rates, false for times and memory
+     * @param java           this project's measurements
+     * @param reference      the yardstick's (OpenBLAS or PyTorch), or null when not measured
+     * @param referenceName  what the yardstick is
+     */
+    public record Metric(String key, String label, String unit, boolean higherIsBetter, Stats java, Stats reference,
+                         String referenceName) {
+        /** How many times better Java is than the yardstick (above 1: Java wins); NaN without one. */
+        public double ratio() {
+            if (reference == null) {
+                return Double.NaN;
+            }
+            return higherIsBetter ? java.median() / reference.median() : reference.median() / java.median();
+        }
+    }
+
+    /** Everything a run measured, with the machine it ran on. */
+    public record Report(String date, String cpu, int cores, int threads, String jvm, int vectorBits, String shapes,
+                         List<Metric> metrics, List<String> notes) {}
+
+    private final Options options;
+    private final PrintWriter progress;
+    private final List<Metric> metrics = new ArrayList<>();
+    private final List<String> notes = new ArrayList<>();
+
+    private Benchmark(Options options, PrintWriter progress) {
+        this.options = options;
+        this.progress = progress;
+    }
+
+    /** Runs the benchmark, printing one progress line per stage to {@code progress}. */
+    public static Report run(Options options, PrintWriter progress) {
+        return new Benchmark(options, progress).run();
+    }
+
+    private Report run() {
+        BenchShapes s = options.shapes();
+        TorchBaseline.Result torch = null;
+        try (Parallel parallel = new Parallel(options.threads())) {
+            if (options.sections().contains(Section.MATMUL)) {
+                matmuls(parallel);
+            }
+            if (options.sections().contains(Section.CAPTION)) {
+                captioning(parallel);
+            }
+            if (options.sections().contains(Section.RETRIEVAL)) {
+                retrieval(parallel);
+            }
+        }
+        metrics.add(new Metric("peak_rss_mb", "peak resident memory, whole benchmark", "MB", false,
+                new Stats(new double[] {Memory.peakMb()}), null, null));
+        if (options.torch() && (options.sections().contains(Section.CAPTION)
+                || options.sections().contains(Section.RETRIEVAL))) {
+            stage("PyTorch baseline (" + options.torchScript() + ")");
+            torch = TorchBaseline.run(options, progress);
+            notes.addAll(torch.notes());
+        }
+        List<Metric> out = new ArrayList<>();
+        for (Metric m : metrics) {
+            Stats ref = torch == null ? null : torch.metrics().get(m.key());
+            if (ref != null && m.reference() == null) {
+                m = new Metric(m.key(), m.label(), m.unit(), m.higherIsBetter(), m.java(), ref, "PyTorch");
+            }
+            out.add(m);
+        }
+        return new Report(LocalDate.now().toString(), Machine.cpuModel(), Runtime.getRuntime().availableProcessors(),
+                options.threads(), "Java " + Runtime.version(), Machine.vectorBits(), s.name(), out, notes);
+    }
+
+    private void stage(String what) {
+        progress.println("bench: " + what);
+        progress.flush();
+    }
+
+    // ---- matrix products ----
+
+    private void matmuls(Parallel parallel) {
+        Optional<OpenBlas> blas = OpenBlas.load(options.threads());
+        if (blas.isEmpty()) {
+            notes.add("OpenBLAS not found (install libopenblas0-pthread or set BLIP_OPENBLAS): no sgemm comparison");
+        }
+        SplittableRandom rnd = new SplittableRandom(options.seed());
+        try (Arena arena = Arena.ofConfined()) {
+            for (int[] shape : options.shapes().matmuls()) {
+                int m = shape[0];
+                int k = shape[1];
+                int n = shape[2];
+                String name = m + "x" + k + " * " + k + "x" + n;
+                stage("matmul " + name);
+                float[] a = random(rnd, m * k);
+                float[] w = random(rnd, n * k);
+                float[] c = new float[m * n];
+                org.blipjava.tensor.PackedMatrix packed = org.blipjava.tensor.PackedMatrix.ofLinearWeight(w, n, k);
+                double flop = 2.0 * m * k * n;
+                int inner = innerRepeats(flop);
+                Stats java = time(() -> {
+                    for (int i = 0; i < inner; i++) {
+                        Kernels.linear(parallel, a, m, packed, null, c);
+                    }
+                }).map(t -> flop * inner / t / 1e9);
+                Stats ref = null;
+                if (blas.isPresent()) {
+                    MemorySegment na = arena.allocateFrom(ValueLayout.JAVA_FLOAT, a);
+                    MemorySegment nw = arena.allocateFrom(ValueLayout.JAVA_FLOAT, w);
+                    MemorySegment nc = arena.allocate(ValueLayout.JAVA_FLOAT, (long) m * n);
+                    OpenBlas b = blas.get();
+                    ref = time(() -> {
+                        for (int i = 0; i < inner; i++) {
+                            b.linear(na, nw, nc, m, k, n);
+                        }
+                    }).map(t -> flop * inner / t / 1e9);
+                    // Let OpenBLAS's spinning workers go to sleep before Java runs again.
+                    sleep(200);
+                }
+                metrics.add(new Metric("matmul_" + m + "x" + k + "x" + n, "matmul " + name, "GFLOP/s", true, java, ref,
+                        ref == null ? null : "OpenBLAS sgemm"));
+            }
+        } finally {
+            blas.ifPresent(OpenBlas::close);
+        }
+    }
+
+    /** Enough back-to-back products that one timed run lasts about 50 ms or more. */
+    private static int innerRepeats(double flop) {
+        return (int) Math.max(1, Math.min(1000, 50e-3 * 50e9 / flop));
+    }
+
+    // ---- captioning and the vision tower ----
+
+    private void captioning(Parallel parallel) {
+        BenchShapes s = options.shapes();
+        BlipConfig config = s.config();
+        stage("building captioning model with random weights (" + s.name() + ")");
+        BlipForConditionalGeneration model;
+        try (Arena arena = Arena.ofShared()) {
+            StateDict sd = RandomWeights.captioning(config, arena, options.seed());
+            model = BlipForConditionalGeneration.load(sd, config, parallel);
+        }
+        System.gc();
+        Memory.resetPeak();
+        Path image = writeImage(options.seed());
+        try {
+            int size = config.vision().imageSize();
+            BlipImageProcessor processor = new BlipImageProcessor(ImageProcessorConfig.defaults().withSize(size, size));
+            int bos = config.text().bosTokenId();
+            GenerationConfig base = GenerationConfig.forBlip(config.text()).toBuilder()
+                    .maxNewTokens(s.captionTokens()).minNewTokens(s.captionTokens()).build();
+            GenerationConfig greedy = base.toBuilder().numBeams(1).build();
+            GenerationConfig beam = base.toBuilder().numBeams(s.beams()).build();
+            stage("greedy caption, " + s.captionTokens() + " tokens");
+            Stats g = time(() -> caption(model, processor, image, bos, greedy, s.captionTokens()));
+            metrics.add(new Metric("caption_greedy_s", "caption, greedy " + s.captionTokens()
+                    + " tokens, batch 1 (image file to tokens)", "s", false, g, null, null));
+            stage("beam caption, " + s.beams() + " beams");
+            Stats b = time(() -> caption(model, processor, image, bos, beam, s.captionTokens()));
+            metrics.add(new Metric("caption_beam_s", "caption, beam " + s.beams() + " x " + s.captionTokens()
+                    + " tokens, batch 1", "s", false, b, null, null));
+            metrics.add(new Metric("peak_rss_caption_mb", "peak resident memory while captioning", "MB", false,
+                    new Stats(new double[] {Memory.peakMb()}), null, null));
+
+            float[] one = processor.preprocess(ImageDecoder.defaults().read(image));
+            for (int batch : new int[] {1, s.visionBatch()}) {
+                stage("vision encoder, batch " + batch);
+                float[] pixels = new float[batch * one.length];
+                for (int i = 0; i < batch; i++) {
+                    System.arraycopy(one, 0, pixels, i * one.length, one.length);
+                }
+                Stats v = time(() -> model.vision(pixels, batch, size, size)).map(t -> t / batch);
+                metrics.add(new Metric("vision_b" + batch + "_s_per_image", "vision encoder, batch " + batch,
+                        "s/image", false, v, null, null));
+            }
+        } finally {
+            deleteQuietly(image);
+        }
+    }
+
+    private static void caption(BlipForConditionalGeneration model, BlipImageProcessor processor, Path image, int bos,
+                                GenerationConfig cfg, int tokens) {
+        RgbImage rgb = ImageDecoder.defaults().read(image);
+        float[] pixels = processor.preprocess(rgb);
+        int size = processor.config().height();
+        var out = model.vision(pixels, 1, size, size);
+        GenerationResult r = Generator.generate(model.decoderFactory(out.lastHiddenState(), 1, 1 + tokens), 1,
+                new int[] {bos}, cfg);
+        if (r.generatedTokens(0).length != tokens) {
+            throw new IllegalStateException("generated " + r.generatedTokens(0).length + " tokens, forced " + tokens);
+        }
+    }
+
+    // ---- retrieval ----
+
+    private void retrieval(Parallel parallel) {
+        BenchShapes s = options.shapes();
+        BlipConfig config = s.config();
+        stage("building retrieval model with random weights");
+        BlipForImageTextRetrieval model;
+        try (Arena arena = Arena.ofShared()) {
+            StateDict sd = RandomWeights.retrieval(config, arena, options.seed() + 1);
+            model = BlipForImageTextRetrieval.load(sd, config, parallel);
+        }
+        System.gc();
+        int size = config.vision().imageSize();
+        SplittableRandom rnd = new SplittableRandom(options.seed() + 2);
+        float[] pixels = random(rnd, 3 * size * size);
+        int[][] itmIds = texts(rnd, s.itmTexts(), s.textLen(), config.text().vocabSize());
+        stage("ITM, 1 image x " + s.itmTexts() + " texts");
+        Stats itm = time(() -> {
+            var v = model.vision(pixels, 1, size, size);
+            model.itmLogits(v.lastHiddenState(), 1, itmIds, null);
+        });
+        metrics.add(new Metric("itm_s", "ITM, 1 image x " + s.itmTexts() + " texts (vision included)", "s", false,
+                itm, null, null));
+        int[][] itcIds = texts(rnd, s.itcTexts(), s.textLen(), config.text().vocabSize());
+        stage("ITC text embeddings, " + s.itcTexts() + " texts");
+        Stats itc = time(() -> model.textFeatures(itcIds, null)).map(t -> s.itcTexts() / t);
+        metrics.add(new Metric("itc_texts_per_s", "ITC text embeddings (" + s.textLen() + " tokens each)", "texts/s",
+                true, itc, null, null));
+    }
+
+    /** Random texts: [CLS], random word ids, [SEP]. */
+    static int[][] texts(SplittableRandom rnd, int count, int len, int vocab) {
+        int[][] ids = new int[count][len];
+        for (int[] row : ids) {
+            row[0] = 101;
+            for (int j = 1; j < len - 1; j++) {
+                row[j] = 1000 + rnd.nextInt(Math.max(1, Math.min(vocab, 30000) - 1000));
+            }
+            row[len - 1] = 102;
+        }
+        return ids;
+    }
+
+    // ---- helpers ----
+
+    private Stats time(Runnable r) {
+        // Warm up until the JIT has compiled the kernels: at least one run and half a second.
+        long warm = System.nanoTime();
+        int runs = 0;
+        do {
+            r.run();
+            runs++;
+        } while (runs < 20 && System.nanoTime() - warm < 500_000_000L);
+        double[] t = new double[options.repeat()];
+        for (int i = 0; i < t.length; i++) {
+            long start = System.nanoTime();
+            r.run();
+            t[i] = (System.nanoTime() - start) / 1e9;
+        }
+        return new Stats(t);
+    }
+
+    private static float[] random(SplittableRandom rnd, int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) (2 * rnd.nextDouble() - 1);
+        }
+        return a;
+    }
+
+    /** A 640x480 PNG of random pixels in a temporary file: the captioning request's input. */
+    private static Path writeImage(long seed) {
+        try {
+            Path f = Files.createTempFile("blip-bench-", ".png");
+            BufferedImage img = new BufferedImage(640, 480, BufferedImage.TYPE_INT_RGB);
+            SplittableRandom rnd = new SplittableRandom(seed);
+            for (int y = 0; y < 480; y++) {
+                for (int x = 0; x < 640; x++) {
+                    img.setRGB(x, y, rnd.nextInt(1 << 24));
+                }
+            }
+            ImageIO.write(img, "png", f.toFile());
+            return f;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the benchmark image to the temporary directory", e);
+        }
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+            // a leftover temporary file is harmless
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
