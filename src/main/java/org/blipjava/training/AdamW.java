@@ -86,6 +86,28 @@ public final class AdamW {
         }
     }
 
+    /**
+     * The live first and second moment arrays of {@code p} ({@code exp_avg}, {@code exp_avg_sq}),
+     * for saving and restoring optimizer state; writes change the optimizer.
+     *
+     * @throws IllegalArgumentException when this optimizer does not update {@code p}
+     */
+    public float[][] moments(Parameter p) {
+        float[][] m = moments.get(p);
+        if (m == null) {
+            throw new IllegalArgumentException("parameter '" + p.name() + "' is not updated by this optimizer");
+        }
+        return m;
+    }
+
+    /** Sets the number of steps taken, for bias correction, when restoring a saved optimizer. */
+    public void restoreSteps(long steps) {
+        if (steps < 0) {
+            throw new IllegalArgumentException("steps must be >= 0, got " + steps);
+        }
+        this.step = steps;
+    }
+
     /** Steps taken so far. */
     public long steps() {
         return step;

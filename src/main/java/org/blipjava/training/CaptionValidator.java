@@ -1,0 +1,162 @@
+package org.blipjava.training;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import org.blipjava.config.BlipConfig;
+import org.blipjava.generation.GenerationConfig;
+import org.blipjava.generation.GenerationResult;
+import org.blipjava.generation.Generator;
+import org.blipjava.image.BlipImageProcessor;
+import org.blipjava.image.RgbImage;
+import org.blipjava.metrics.Bleu;
+import org.blipjava.metrics.CaptionSet;
+import org.blipjava.metrics.CiderD;
+import org.blipjava.model.BlipForConditionalGeneration;
+import org.blipjava.tensor.Parallel;
+import org.blipjava.tokenizer.BertTokenizer;
+
+/**
+ * Validates a captioner during training: the LM loss over held-out captions, and captions
+ * generated greedily for held-out images scored with BLEU-4 and CIDEr-D (coco-caption
+ * tokenization) against each image's captions.
+ *
+ * <p>The current weights are copied into an inference model ({@code org.blipjava.model}), so
+ * generation is exactly what {@code Blip.caption} would produce from the saved checkpoint. Not
+ * thread-safe (it shares the trainer's thread).
+ */
+public final class CaptionValidator {
+    private final CaptionData data;
+    private final BlipConfig config;
+    private final BertTokenizer tokenizer;
+    private final BlipImageProcessor processor;
+    private final TrainingSettings settings;
+    private final Parallel parallel;
+
+    /**
+     * @param data      held-out captions
+     * @param processor the model's image processor (no augmentation is applied)
+     * @param parallel  compute threads, owned by the caller
+     */
+    public CaptionValidator(CaptionData data, BlipConfig config, BertTokenizer tokenizer, BlipImageProcessor processor,
+                            TrainingSettings settings, Parallel parallel) {
+        this.data = data;
+        this.config = config;
+        this.tokenizer = tokenizer;
+        this.processor = processor;
+        this.settings = settings;
+        this.parallel = parallel;
+    }
+
+    /**
+     * Validates the weights in {@code params}.
+     *
+     * @param step   the optimizer step, reported in the result
+     * @param reader decodes an image, or returns null when it cannot (the caller reports it)
+     */
+    public ValidationResult evaluate(Parameters params, int step, Function<Path, RgbImage> reader) {
+        BlipForConditionalGeneration model =
+                BlipForConditionalGeneration.load(Checkpointing.stateDict(params), config, parallel);
+        double loss = loss(model, reader);
+        Map<String, String> generated = new LinkedHashMap<>();
+        Map<String, List<String>> references = new LinkedHashMap<>();
+        generate(model, reader, generated, references);
+        double bleu4 = Double.NaN;
+        double cider = Double.NaN;
+        if (!generated.isEmpty()) {
+            CaptionSet set = CaptionSet.of(references, generated).tokenized();
+            bleu4 = Bleu.score(set).corpus().get(Bleu.MAX_N - 1);
+            cider = CiderD.score(set).corpus();
+        }
+        return new ValidationResult(step, loss, bleu4, cider, generated);
+    }
+
+    private int textLimit() {
+        return Math.min(settings.maxTextLength(), config.text().maxPositionEmbeddings());
+    }
+
+    /** Token-weighted mean loss over every validation caption whose image is readable. */
+    private double loss(BlipForConditionalGeneration model, Function<Path, RgbImage> reader) {
+        double sum = 0;
+        long tokens = 0;
+        int bs = settings.batchSize();
+        for (int start = 0; start < data.size(); start += bs) {
+            List<RgbImage> imgs = new ArrayList<>();
+            List<String> caps = new ArrayList<>();
+            for (int i = start; i < Math.min(data.size(), start + bs); i++) {
+                RgbImage img = reader.apply(data.image(i));
+                if (img != null) {
+                    imgs.add(img);
+                    caps.add(data.caption(i));
+                }
+            }
+            if (imgs.isEmpty()) {
+                continue;
+            }
+            CaptionTexts t = CaptionTexts.encode(caps, tokenizer, settings.prompt(), textLimit(),
+                    config.text().bosTokenId());
+            int n = t.targetCount();
+            if (n == 0) {
+                continue;
+            }
+            float[] px = processor.preprocessBatch(imgs);
+            int h = processor.config().height();
+            int w = processor.config().width();
+            sum += model.lmLoss(px, imgs.size(), h, w, t.ids(), t.mask(), t.labels(), 0.0) * n;
+            tokens += n;
+        }
+        return tokens == 0 ? Double.NaN : sum / tokens;
+    }
+
+    private void generate(BlipForConditionalGeneration model, Function<Path, RgbImage> reader,
+                          Map<String, String> generated, Map<String, List<String>> references) {
+        int[] start = CaptionTexts.decoderStart(tokenizer, settings.prompt(), config.text().bosTokenId());
+        String promptText = settings.prompt() == null ? ""
+                : tokenizer.decode(Arrays.copyOfRange(start, 1, start.length), true).strip();
+        GenerationConfig g = GenerationConfig.forBlip(config.text()).toBuilder()
+                .maxLength(Math.min(settings.maxGenerationLength() + start.length - 1,
+                        config.text().maxPositionEmbeddings()))
+                .build();
+        int limit = settings.validationImages() == 0 ? data.images().size()
+                : Math.min(settings.validationImages(), data.images().size());
+        int bs = settings.batchSize();
+        int h = processor.config().height();
+        int w = processor.config().width();
+        int pad = config.text().padTokenId();
+        for (int first = 0; first < limit; first += bs) {
+            List<RgbImage> imgs = new ArrayList<>();
+            List<Integer> which = new ArrayList<>();
+            for (int i = first; i < Math.min(limit, first + bs); i++) {
+                RgbImage img = reader.apply(data.images().get(i));
+                if (img != null) {
+                    imgs.add(img);
+                    which.add(i);
+                }
+            }
+            if (imgs.isEmpty()) {
+                continue;
+            }
+            float[] embeds = model.vision(processor.preprocessBatch(imgs), imgs.size(), h, w).lastHiddenState();
+            GenerationResult r = Generator.generate(model.decoderFactory(embeds, imgs.size(), g.maxLengthFor(start.length)),
+                    imgs.size(), start, g);
+            for (int k = 0; k < which.size(); k++) {
+                int[] seq = r.sequence(k);
+                int end = seq.length;
+                while (end > 1 && seq[end - 1] == pad) {
+                    end--;
+                }
+                String text = tokenizer.decode(Arrays.copyOf(seq, end), true).strip();
+                if (!promptText.isEmpty() && text.startsWith(promptText)) {
+                    text = text.substring(promptText.length()).strip();
+                }
+                String id = data.images().get(which.get(k)).toString();
+                generated.put(id, text);
+                references.put(id, data.references(which.get(k)));
+            }
+        }
+    }
+}

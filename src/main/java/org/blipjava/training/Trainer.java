@@ -1,0 +1,474 @@
+package org.blipjava.training;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.blipjava.checkpoint.SafetensorsFile;
+import org.blipjava.checkpoint.SafetensorsWriter;
+import org.blipjava.checkpoint.TensorData;
+import org.blipjava.config.BlipConfig;
+import org.blipjava.image.BlipImageProcessor;
+import org.blipjava.image.ImageProcessorConfig;
+import org.blipjava.image.Images;
+import org.blipjava.image.RgbImage;
+import org.blipjava.tensor.Parallel;
+import org.blipjava.tokenizer.BertTokenizer;
+
+/**
+ * Fine-tunes a captioning model ({@code BlipForConditionalGeneration}) with BLIP's recipe: LM loss
+ * with label smoothing on {@code prompt + caption}, AdamW (no decay for biases and norms), linear
+ * warm-up then cosine decay per optimizer step, gradient accumulation and clipping, seeded
+ * shuffling, random resized crops and flips, periodic validation ({@link CaptionValidator}), and
+ * resumable checkpoints.
+ *
+ * <p>Output layout: {@code OUT/checkpoints/step-NNNNNNNN/} holds a loadable model directory
+ * (config, {@code model.safetensors}, tokenizer and processor files) plus
+ * {@code optimizer.safetensors} (AdamW moments) and {@code trainer_state.json} (step, data order
+ * and position, random state, losses, validations). Each checkpoint is assembled under a
+ * temporary name and renamed into place, so a crash leaves only complete checkpoints.
+ * {@code OUT/final/} is the trained model when the schedule completes.
+ *
+ * <p>Resuming restores weights, optimizer moments, step, data order and position and the random
+ * state, so the resumed run computes bit-identical losses to an uninterrupted one (with the same
+ * settings and thread count). One run at a time; not thread-safe.
+ */
+public final class Trainer {
+    /** Where resumable checkpoints go inside the output directory. */
+    public static final String CHECKPOINTS = "checkpoints";
+    /** Where the trained model goes inside the output directory. */
+    public static final String FINAL = "final";
+    static final String STATE_FILE = "trainer_state.json";
+    static final String OPTIMIZER_FILE = "optimizer.safetensors";
+    private static final Pattern CHECKPOINT_NAME = Pattern.compile("step-(\\d{8})");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path modelDir;
+    private final TrainingSettings settings;
+    private final Parallel parallel;
+    private final BlipConfig config;
+    private final BertTokenizer tokenizer;
+    private final BlipImageProcessor processor;
+
+    /**
+     * @param modelDir a captioning model directory in the Hugging Face layout to start from
+     * @param parallel compute threads, owned by the caller
+     * @throws IllegalArgumentException when the model is not a captioning model
+     */
+    public Trainer(Path modelDir, TrainingSettings settings, Parallel parallel) {
+        this.modelDir = modelDir;
+        this.settings = settings;
+        this.parallel = parallel;
+        try {
+            this.config = BlipConfig.read(modelDir.resolve("config.json"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(modelDir.resolve("config.json") + ": cannot read: " + e.getMessage(), e);
+        }
+        if (!config.architectures().contains("BlipForConditionalGeneration")) {
+            throw new IllegalArgumentException(modelDir + " is a " + config.architectures()
+                    + " model; captioning training needs a BlipForConditionalGeneration checkpoint");
+        }
+        this.tokenizer = BertTokenizer.load(modelDir);
+        Path pp = modelDir.resolve("preprocessor_config.json");
+        this.processor = new BlipImageProcessor(Files.isRegularFile(pp) ? ImageProcessorConfig.read(pp)
+                : ImageProcessorConfig.defaults().withSize(config.vision().imageSize(), config.vision().imageSize()));
+    }
+
+    public BlipConfig config() {
+        return config;
+    }
+
+    public BertTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public BlipImageProcessor imageProcessor() {
+        return processor;
+    }
+
+    public TrainingSettings settings() {
+        return settings;
+    }
+
+    /** A validator of this model's captions on {@code data} with this trainer's settings. */
+    public CaptionValidator validator(CaptionData data) {
+        return new CaptionValidator(data, config, tokenizer, processor, settings, parallel);
+    }
+
+    /** Optimizer steps the schedule has for {@code examples} training captions. */
+    public int totalSteps(int examples) {
+        int perEpoch = examples / settings.batchSize();
+        if (perEpoch == 0) {
+            throw new IllegalArgumentException("the training data has " + examples + " captions, fewer than one batch of "
+                    + settings.batchSize() + "; lower the batch size");
+        }
+        return Math.max(1, (int) Math.min(Integer.MAX_VALUE, (long) settings.epochs() * perEpoch / settings.gradAccum()));
+    }
+
+    /** AdamW's decay rule: weights decay, biases, norms and other vectors do not. */
+    static boolean decays(Parameter p) {
+        String n = p.name().toLowerCase(java.util.Locale.ROOT);
+        return p.shape().length > 1 && !n.endsWith(".bias") && !n.contains("layernorm") && !n.contains("layer_norm");
+    }
+
+    /**
+     * Trains.
+     *
+     * @param train     training captions
+     * @param val       held-out captions for validation, or null for none
+     * @param outputDir where checkpoints and the final model go
+     * @param resume    continue from the newest checkpoint in {@code outputDir} (starting afresh
+     *                  when there is none); when false, {@code outputDir} must not hold checkpoints
+     * @throws IllegalStateException when {@code outputDir} has checkpoints and {@code resume} is
+     *                               false, or a checkpoint was made with other settings
+     */
+    public TrainingResult train(CaptionData train, CaptionData val, Path outputDir, boolean resume,
+                                TrainingListener listener) throws IOException {
+        Path ckptRoot = outputDir.resolve(CHECKPOINTS);
+        Path latest = latestCheckpoint(ckptRoot);
+        if (latest != null && !resume) {
+            throw new IllegalStateException(outputDir + " already holds training checkpoints (" + latest.getFileName()
+                    + "); resume with --resume or choose another output directory");
+        }
+        Run run = new Run(train, val, outputDir, listener);
+        if (latest != null) {
+            run.restore(latest);
+        } else {
+            run.fresh();
+        }
+        return run.go();
+    }
+
+    /** The newest complete checkpoint under {@code checkpointsDir}, or null. */
+    public static Path latestCheckpoint(Path checkpointsDir) throws IOException {
+        if (!Files.isDirectory(checkpointsDir)) {
+            return null;
+        }
+        try (Stream<Path> s = Files.list(checkpointsDir)) {
+            return s.filter(p -> CHECKPOINT_NAME.matcher(p.getFileName().toString()).matches())
+                    .filter(p -> Files.isRegularFile(p.resolve(STATE_FILE)))
+                    .max(Comparator.comparing(p -> p.getFileName().toString())).orElse(null);
+        }
+    }
+
+    /** The mutable state of one training run. */
+    private final class Run {
+        final CaptionData train;
+        final CaptionData val;
+        final Path outputDir;
+        final TrainingListener listener;
+        final TrainingRandom rng = new TrainingRandom(settings.seed());
+        final ImageAugmentation augmentation;
+        final Map<String, String> failed = new TreeMap<>();
+        final List<Double> losses = new ArrayList<>();
+        final List<ValidationResult> validations = new ArrayList<>();
+        final int totalSteps;
+        Parameters params;
+        AdamW optimizer;
+        int step;
+        int epoch;
+        int cursor;
+        int[] order;
+        Path lastCheckpoint;
+
+        Run(CaptionData train, CaptionData val, Path outputDir, TrainingListener listener) {
+            this.train = train;
+            this.val = val;
+            this.outputDir = outputDir;
+            this.listener = listener == null ? new TrainingListener() {} : listener;
+            this.totalSteps = totalSteps(train.size());
+            this.augmentation = settings.augment()
+                    ? ImageAugmentation.blip(processor.config().width(), processor.config().height()) : null;
+        }
+
+        void fresh() throws IOException {
+            params = Parameters.load(modelDir);
+            optimizer = new AdamW(params, AdamW.Settings.withWeightDecay(settings.weightDecay()), Trainer::decays);
+            order = rng.permutation(train.size());
+        }
+
+        void restore(Path dir) throws IOException {
+            JsonNode state = JSON.readTree(dir.resolve(STATE_FILE).toFile());
+            checkSameRun(state.path("settings"), dir);
+            params = Parameters.load(dir);
+            optimizer = new AdamW(params, AdamW.Settings.withWeightDecay(settings.weightDecay()), Trainer::decays);
+            try (SafetensorsFile f = SafetensorsFile.open(dir.resolve(OPTIMIZER_FILE))) {
+                for (Map.Entry<Parameter, String> e : savedNames(params).entrySet()) {
+                    float[][] m = optimizer.moments(e.getKey());
+                    copyInto(f, "exp_avg." + e.getValue(), m[0], dir);
+                    copyInto(f, "exp_avg_sq." + e.getValue(), m[1], dir);
+                }
+            }
+            step = state.path("step").asInt();
+            optimizer.restoreSteps(state.path("optimizer_steps").asLong());
+            epoch = state.path("epoch").asInt();
+            cursor = state.path("cursor").asInt();
+            JsonNode o = state.path("order");
+            if (o.size() != train.size()) {
+                throw new IllegalStateException(dir.resolve(STATE_FILE) + ": its data order covers " + o.size()
+                        + " captions but the training data has " + train.size()
+                        + "; resume with the same training data");
+            }
+            order = new int[o.size()];
+            for (int i = 0; i < order.length; i++) {
+                order[i] = o.get(i).asInt();
+            }
+            rng.restore(state.path("rng_state").asLong());
+            state.path("losses").forEach(l -> losses.add(l.asDouble()));
+            state.path("failed_images").properties().forEach(e -> failed.put(e.getKey(), e.getValue().asText()));
+            for (JsonNode v : state.path("validations")) {
+                Map<String, String> caps = new LinkedHashMap<>();
+                v.path("captions").properties().forEach(e -> caps.put(e.getKey(), e.getValue().asText()));
+                validations.add(new ValidationResult(v.path("step").asInt(), v.path("loss").asDouble(),
+                        v.path("bleu4").asDouble(), v.path("cider_d").asDouble(), caps));
+            }
+            lastCheckpoint = dir;
+        }
+
+        private void copyInto(SafetensorsFile f, String name, float[] into, Path dir) {
+            TensorData t = f.tensors().get(name);
+            if (t == null || t.numel() != into.length) {
+                throw new IllegalStateException(dir.resolve(OPTIMIZER_FILE) + ": '" + name
+                        + "' is missing or has the wrong size; the checkpoint is not from this model");
+            }
+            System.arraycopy(t.toFloatArray(), 0, into, 0, into.length);
+        }
+
+        TrainingResult go() throws IOException {
+            int stopAt = settings.stopAfterSteps() > 0 ? Math.min(totalSteps, settings.stopAfterSteps()) : totalSteps;
+            WarmupCosineSchedule schedule = new WarmupCosineSchedule(settings.lr(), settings.minLr(),
+                    Math.min(settings.warmupSteps(), totalSteps), totalSteps);
+            CaptionValidator validator = val == null ? null : validator(val);
+            CaptioningObjective objective = new CaptioningObjective(params, config);
+            listener.onStart(step, totalSteps);
+            while (step < stopAt) {
+                long t0 = System.nanoTime();
+                params.zeroGrad();
+                double lossSum = 0;
+                int examples = 0;
+                for (int a = 0; a < settings.gradAccum(); a++) {
+                    Batch b = nextBatch();
+                    Tape tape = new Tape(parallel);
+                    Tensor loss = objective.loss(tape, b.pixels, b.size, b.texts.ids(), b.texts.mask(),
+                            b.texts.labels(), settings.labelSmoothing());
+                    tape.backward(loss);
+                    lossSum += loss.item();
+                    examples += b.size;
+                }
+                if (settings.gradAccum() > 1) {
+                    scaleGradients(1.0 / settings.gradAccum());
+                }
+                double norm = settings.maxGradNorm() > 0
+                        ? GradientClipping.clipByGlobalNorm(params, settings.maxGradNorm()) : gradNorm();
+                double lr = schedule.lr(step);
+                optimizer.step(lr);
+                step++;
+                double loss = lossSum / settings.gradAccum();
+                losses.add(loss);
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                listener.onStep(new TrainingListener.StepEvent(step, totalSteps, epoch, loss, lr, norm,
+                        examples / Math.max(seconds, 1e-9)));
+                boolean end = step == totalSteps;
+                if (validator != null && (end || settings.validateEvery() > 0 && step % settings.validateEvery() == 0)) {
+                    validate(validator);
+                }
+                if (end || step == stopAt || settings.checkpointEvery() > 0 && step % settings.checkpointEvery() == 0) {
+                    checkpoint();
+                }
+            }
+            Path finalModel = null;
+            if (step >= totalSteps) {
+                finalModel = outputDir.resolve(FINAL);
+                Checkpointing.savePretrained(params, modelDir, finalModel);
+            }
+            return new TrainingResult(step, totalSteps, losses, validations, failed, train.missingImages(), finalModel,
+                    lastCheckpoint);
+        }
+
+        private void validate(CaptionValidator validator) {
+            ValidationResult r = validator.evaluate(params, step, this::read);
+            validations.add(r);
+            listener.onValidation(r);
+        }
+
+        private void scaleGradients(double factor) {
+            for (Parameter p : params.unique()) {
+                float[] g = p.grad();
+                for (int i = 0; i < g.length; i++) {
+                    g[i] = (float) (g[i] * factor);
+                }
+            }
+        }
+
+        private double gradNorm() {
+            double sq = 0;
+            for (Parameter p : params.unique()) {
+                for (float g : p.grad()) {
+                    sq += (double) g * g;
+                }
+            }
+            return Math.sqrt(sq);
+        }
+
+        /** Decodes an image, remembering and reporting (once) the ones that fail. */
+        RgbImage read(Path image) {
+            String key = image.toString();
+            if (failed.containsKey(key)) {
+                return null;
+            }
+            try {
+                return Images.read(image);
+            } catch (RuntimeException e) {
+                String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+                failed.put(key, msg);
+                listener.onImageFailed(image, msg);
+                return null;
+            }
+        }
+
+        /** The next batch of the seeded data stream; a new permutation starts each epoch. */
+        Batch nextBatch() {
+            List<RgbImage> images = new ArrayList<>();
+            List<String> captions = new ArrayList<>();
+            while (images.size() < settings.batchSize()) {
+                if (cursor == order.length) {
+                    epoch++;
+                    cursor = 0;
+                    order = rng.permutation(order.length);
+                }
+                int ex = order[cursor++];
+                RgbImage img = read(train.image(ex));
+                if (img == null) {
+                    if (failed.size() >= train.images().size()) {
+                        throw new IllegalStateException("none of the " + train.images().size()
+                                + " training images can be read (first error: " + failed.values().iterator().next() + ")");
+                    }
+                    continue;
+                }
+                images.add(augmentation == null ? img : augmentation.apply(img, rng));
+                captions.add(train.caption(ex));
+            }
+            CaptionTexts texts = CaptionTexts.encode(captions, tokenizer, settings.prompt(),
+                    Math.min(settings.maxTextLength(), config.text().maxPositionEmbeddings()), config.text().bosTokenId());
+            return new Batch(processor.preprocessBatch(images), images.size(), texts);
+        }
+
+        /** Writes a complete checkpoint under a temporary name, renames it into place, prunes old ones. */
+        void checkpoint() throws IOException {
+            Path root = outputDir.resolve(CHECKPOINTS);
+            Files.createDirectories(root);
+            Path target = root.resolve(String.format(java.util.Locale.ROOT, "step-%08d", step));
+            Path tmp = root.resolve(".tmp-" + target.getFileName() + "-" + System.nanoTime());
+            try {
+                Checkpointing.savePretrained(params, modelDir, tmp);
+                List<TensorData> moments = new ArrayList<>();
+                for (Map.Entry<Parameter, String> e : savedNames(params).entrySet()) {
+                    float[][] m = optimizer.moments(e.getKey());
+                    moments.add(SafetensorsWriter.f32("exp_avg." + e.getValue(), e.getKey().shape(), m[0]));
+                    moments.add(SafetensorsWriter.f32("exp_avg_sq." + e.getValue(), e.getKey().shape(), m[1]));
+                }
+                SafetensorsWriter.write(tmp.resolve(OPTIMIZER_FILE), moments, Map.of("step", Long.toString(optimizer.steps())));
+                Files.write(tmp.resolve(STATE_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(state()));
+                Checkpointing.replaceDirectory(tmp, target);
+            } finally {
+                Checkpointing.deleteTree(tmp);
+            }
+            lastCheckpoint = target;
+            listener.onCheckpoint(step, target);
+            prune(root);
+        }
+
+        private ObjectNode state() {
+            ObjectNode s = JSON.createObjectNode();
+            s.put("step", step);
+            s.put("total_steps", totalSteps);
+            s.put("optimizer_steps", optimizer.steps());
+            s.put("epoch", epoch);
+            s.put("cursor", cursor);
+            s.put("rng_state", rng.state());
+            s.set("settings", settingsJson());
+            ArrayNode o = s.putArray("order");
+            for (int i : order) {
+                o.add(i);
+            }
+            ArrayNode l = s.putArray("losses");
+            losses.forEach(l::add);
+            ObjectNode f = s.putObject("failed_images");
+            failed.forEach(f::put);
+            ArrayNode vs = s.putArray("validations");
+            for (ValidationResult v : validations) {
+                ObjectNode vn = vs.addObject().put("step", v.step()).put("loss", v.loss()).put("bleu4", v.bleu4())
+                        .put("cider_d", v.ciderD());
+                ObjectNode caps = vn.putObject("captions");
+                v.captions().forEach(caps::put);
+            }
+            return s;
+        }
+
+        private void prune(Path root) throws IOException {
+            List<Path> all;
+            try (Stream<Path> s = Files.list(root)) {
+                all = s.filter(p -> CHECKPOINT_NAME.matcher(p.getFileName().toString()).matches())
+                        .sorted(Comparator.comparing(p -> p.getFileName().toString())).toList();
+            }
+            for (int i = 0; i < all.size() - settings.keepCheckpoints(); i++) {
+                Checkpointing.deleteTree(all.get(i));
+            }
+        }
+    }
+
+    /** Each distinct parameter with the name it is saved under. */
+    private static Map<Parameter, String> savedNames(Parameters params) {
+        Map<Parameter, String> out = new java.util.IdentityHashMap<>();
+        for (String name : params.names()) {
+            out.putIfAbsent(params.get(name), name);
+        }
+        return out;
+    }
+
+    /** The settings that fix the data stream and the schedule, which a resumed run must share. */
+    private ObjectNode settingsJson() {
+        ObjectNode s = JSON.createObjectNode();
+        s.put("epochs", settings.epochs());
+        s.put("batch_size", settings.batchSize());
+        s.put("grad_accum", settings.gradAccum());
+        s.put("lr", settings.lr());
+        s.put("min_lr", settings.minLr());
+        s.put("weight_decay", settings.weightDecay());
+        s.put("warmup_steps", settings.warmupSteps());
+        s.put("max_grad_norm", settings.maxGradNorm());
+        s.put("seed", settings.seed());
+        s.put("label_smoothing", settings.labelSmoothing());
+        s.put("prompt", settings.prompt());
+        s.put("max_text_length", settings.maxTextLength());
+        s.put("augment", settings.augment());
+        return s;
+    }
+
+    private void checkSameRun(JsonNode saved, Path dir) {
+        ObjectNode now = settingsJson();
+        for (Map.Entry<String, JsonNode> e : now.properties()) {
+            JsonNode old = saved.get(e.getKey());
+            if (old == null || !old.asText().equals(e.getValue().asText())) {
+                throw new IllegalStateException(dir.resolve(STATE_FILE) + ": the checkpoint was trained with "
+                        + e.getKey() + " = " + old + " but this run has " + e.getValue()
+                        + "; resume with the same settings or start in a new output directory");
+            }
+        }
+    }
+
+    /** One forward/backward batch. */
+    private record Batch(float[] pixels, int size, CaptionTexts texts) {}
+}
