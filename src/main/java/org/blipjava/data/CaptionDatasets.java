@@ -43,9 +43,20 @@ public final class CaptionDatasets {
      * @throws DatasetException when the file cannot be read or has none of the formats
      */
     public static Dataset<CaptionSample> read(Path source, Path imageRoot, String split) {
+        return read(source, imageRoot, split, true);
+    }
+
+    /**
+     * Reads a captioning dataset, optionally keeping entries whose image file does not exist
+     * (for callers that check the images themselves and report unreadable ones as they go).
+     *
+     * @param requireImages when true, entries whose image file does not exist are skipped
+     * @see #read(Path, Path, String)
+     */
+    public static Dataset<CaptionSample> read(Path source, Path imageRoot, String split, boolean requireImages) {
         Path file = DatasetFiles.locate(source, FOLDER_FILES);
         Path root = imageRoot != null ? imageRoot : file.toAbsolutePath().getParent();
-        Collector c = new Collector(root);
+        Collector c = new Collector(root, requireImages);
         String format;
         String ext = DatasetFiles.ext(file);
         if (ext.equals("json")) {
@@ -128,12 +139,15 @@ public final class CaptionDatasets {
                 continue;
             }
             String[] parts = line.split("\\|", 3);
-            if (parts.length < 3 || parts[2].isBlank()) {
-                // The public results.csv has a few such lines; they are reported, not fatal.
+            String comment = parts.length == 3 ? parts[2].strip()
+                    // The public results.csv has a few lines that lack the second '|'
+                    // ("name| 4 A dog runs ..."): the comment follows the number.
+                    : parts.length == 2 ? parts[1].strip().replaceFirst("^\\d+\\s*", "") : "";
+            if (comment.isEmpty()) {
                 c.skipped.add(new Skipped(file + " line " + (i + 1), "not 'image_name| comment_number| comment'"));
                 continue;
             }
-            c.add(parts[0].strip(), List.of(parts[2].strip()));
+            c.add(parts[0].strip(), List.of(comment));
         }
     }
 
@@ -174,11 +188,13 @@ public final class CaptionDatasets {
     /** Merges rows by image and checks that each image exists. */
     private static final class Collector {
         final Path root;
+        final boolean requireImages;
         final Map<String, List<String>> captions = new LinkedHashMap<>();
         final List<Skipped> skipped = new ArrayList<>();
 
-        Collector(Path root) {
+        Collector(Path root, boolean requireImages) {
             this.root = root;
+            this.requireImages = requireImages;
         }
 
         void add(String image, List<String> caps) {
@@ -191,7 +207,7 @@ public final class CaptionDatasets {
                 Path p = root.resolve(e.getKey());
                 if (e.getValue().isEmpty()) {
                     skipped.add(new Skipped(e.getKey(), "no reference caption"));
-                } else if (!Files.isRegularFile(p)) {
+                } else if (requireImages && !Files.isRegularFile(p)) {
                     skipped.add(new Skipped(e.getKey(), "image file not found: " + p));
                 } else {
                     out.add(new CaptionSample(e.getKey(), p, e.getValue()));

@@ -6,6 +6,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import org.blipjava.data.DatasetException;
 import org.blipjava.image.RgbImage;
 import org.blipjava.tasks.Blip;
 import org.blipjava.tasks.MatchScores;

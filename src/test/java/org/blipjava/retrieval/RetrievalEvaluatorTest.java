@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.blipjava.checkpoint.SafetensorsFile;
+import org.blipjava.data.DatasetException;
 import org.blipjava.tasks.Blip;
 import org.blipjava.tasks.LoadOptions;
 import org.blipjava.testing.Fixtures;
