@@ -77,7 +77,8 @@ final class ExplainCommand {
     }
 
     @Command(name = "heatmap", mixinStandardHelpOptions = true,
-            description = {"Image x text similarity heatmap (rows: images, columns: texts) as a PNG.",
+            description = {"Image x text similarity heatmap (ITM or ITC) as a PNG.",
+                "Rows are the images, columns the texts; each cell shows its score.",
                 "ITM needs a retrieval model; ITC also works with BlipModel checkpoints.",
                 "Default model: Salesforce/blip-itm-base-coco."})
     static final class Heatmap extends PictureCommand {
@@ -107,7 +108,8 @@ final class ExplainCommand {
     }
 
     @Command(name = "embeddings", mixinStandardHelpOptions = true,
-            description = {"2-D t-SNE map of image and text features as a PNG, coloured by category when given.",
+            description = {"2-D t-SNE map of image and text features as a PNG.",
+                "Images are circles and texts triangles, coloured by category when given.",
                 "Default model: Salesforce/blip-itm-base-coco."})
     static final class Embeddings extends PictureCommand {
         @Option(names = {"-t", "--text"}, paramLabel = "TEXT", description = "A text to place on the map (repeat for more).")
@@ -162,7 +164,8 @@ final class ExplainCommand {
     }
 
     @Command(name = "attention", mixinStandardHelpOptions = true,
-            description = {"Captions each image and draws the decoder's cross-attention over the image for every "
+            description = {"Per-word caption cross-attention over the image as a PNG.",
+                "Captions each image and draws the decoder's cross-attention over the image for every "
                     + "word of the caption (one PNG per image; with several images, --output is a folder).",
                 "Default model: Salesforce/blip-image-captioning-base."})
     static final class Attention extends PictureCommand {
@@ -215,7 +218,8 @@ final class ExplainCommand {
     }
 
     @Command(name = "gradcam", mixinStandardHelpOptions = true,
-            description = {"ITM Grad-CAM of a text over each image (BLIP's demo): the text-encoder cross-attention "
+            description = {"ITM Grad-CAM of a text over an image as a PNG.",
+                "ITM Grad-CAM of a text over each image (BLIP's demo): the text-encoder cross-attention "
                     + "weighted by the positive gradient of the match logit, for the whole text and per word "
                     + "(one PNG per image; with several images, --output is a folder).",
                 "Needs a retrieval model. Default model: Salesforce/blip-itm-base-coco."})
