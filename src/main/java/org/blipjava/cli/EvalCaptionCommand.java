@@ -120,7 +120,12 @@ final class EvalCaptionCommand extends ModelCommand {
         EvalReport report = report(blip, ds, g, items, unreadable, scores);
         report.write(reportDir);
         if (common.json) {
-            emitJson((ObjectNode) report.json().get("corpus"));
+            ObjectNode out = JSON.createObjectNode();
+            out.set("corpus", report.json().get("corpus"));
+            out.put("images", items.size());
+            out.put("skipped", ds.skipped().size() + unreadable.size());
+            out.put("report", reportDir.resolve(EvalReport.HTML_FILE).toString());
+            emitJson(out);
         } else {
             emit(summary(scores, items.size(), ds.skipped().size() + unreadable.size()));
         }
