@@ -31,9 +31,10 @@ import picocli.CommandLine.ParameterException;
 
 /** {@code blip eval caption}: captions a dataset's images, scores them and writes JSON and HTML reports. */
 @Command(name = "caption", mixinStandardHelpOptions = true,
-        description = {"Captions the images of a dataset, scores the captions against the references "
+        description = {"Captions a dataset and scores it; writes JSON and HTML reports.",
+            "Captions the images of a dataset, scores the captions against the references "
                 + "(BLEU-1..4, METEOR, ROUGE-L, CIDEr-D, corpus and per image) and writes report.json and "
-                + "report.html to --report-dir.",
+                + "report.html to --report-dir. Missing or unreadable images are skipped and listed in the reports.",
             "Datasets: COCO Karpathy dataset_coco.json, BLIP's coco_karpathy_*.json, Flickr30k results.csv, "
                 + "or a folder with captions.jsonl / captions.csv ({\"image\", \"caption\"}).",
             "Default model: Salesforce/blip-image-captioning-base."})
@@ -119,7 +120,12 @@ final class EvalCaptionCommand extends ModelCommand {
         EvalReport report = report(blip, ds, g, items, unreadable, scores);
         report.write(reportDir);
         if (common.json) {
-            emitJson((ObjectNode) report.json().get("corpus"));
+            ObjectNode out = JSON.createObjectNode();
+            out.set("corpus", report.json().get("corpus"));
+            out.put("images", items.size());
+            out.put("skipped", ds.skipped().size() + unreadable.size());
+            out.put("report", reportDir.resolve(EvalReport.HTML_FILE).toString());
+            emitJson(out);
         } else {
             emit(summary(scores, items.size(), ds.skipped().size() + unreadable.size()));
         }

@@ -28,7 +28,8 @@ import picocli.CommandLine.ParameterException;
 
 /** {@code blip eval vqa}: answers a dataset's questions, scores VQA accuracy and writes JSON and HTML reports. */
 @Command(name = "vqa", mixinStandardHelpOptions = true,
-        description = {"Answers the questions of a VQA dataset (a JSON list or JSONL of {\"image\", \"question\", "
+        description = {"Answers a VQA dataset and scores it; writes JSON and HTML reports.",
+            "Answers the questions of a VQA dataset (a JSON list or JSONL of {\"image\", \"question\", "
                 + "\"answer\": [..]}), scores them with the VQAv2 accuracy and writes report.json and report.html "
                 + "to --report-dir. Questions without human answers are answered but not scored.",
             "Answers are generated (BLIP's open-ended mode), not ranked against an answer list.",

@@ -20,7 +20,8 @@ import picocli.CommandLine.ParameterException;
 /** {@code blip explain}: pictures that show what a model does; the kinds are its subcommands. */
 @Command(name = "explain", mixinStandardHelpOptions = true,
         description = "Draws PNG pictures that explain a model (see the subcommands).",
-        subcommands = {ExplainCommand.Heatmap.class, ExplainCommand.Embeddings.class, ExplainCommand.Attention.class})
+        subcommands = {ExplainCommand.Heatmap.class, ExplainCommand.Embeddings.class, ExplainCommand.Attention.class,
+            ExplainCommand.GradCam.class})
 final class ExplainCommand {
     private ExplainCommand() {}
 
@@ -76,7 +77,8 @@ final class ExplainCommand {
     }
 
     @Command(name = "heatmap", mixinStandardHelpOptions = true,
-            description = {"Image x text similarity heatmap (rows: images, columns: texts) as a PNG.",
+            description = {"Image x text similarity heatmap (ITM or ITC) as a PNG.",
+                "Rows are the images, columns the texts; each cell shows its score.",
                 "ITM needs a retrieval model; ITC also works with BlipModel checkpoints.",
                 "Default model: Salesforce/blip-itm-base-coco."})
     static final class Heatmap extends PictureCommand {
@@ -106,7 +108,8 @@ final class ExplainCommand {
     }
 
     @Command(name = "embeddings", mixinStandardHelpOptions = true,
-            description = {"2-D t-SNE map of image and text features as a PNG, coloured by category when given.",
+            description = {"2-D t-SNE map of image and text features as a PNG.",
+                "Images are circles and texts triangles, coloured by category when given.",
                 "Default model: Salesforce/blip-itm-base-coco."})
     static final class Embeddings extends PictureCommand {
         @Option(names = {"-t", "--text"}, paramLabel = "TEXT", description = "A text to place on the map (repeat for more).")
@@ -161,7 +164,8 @@ final class ExplainCommand {
     }
 
     @Command(name = "attention", mixinStandardHelpOptions = true,
-            description = {"Captions each image and draws the decoder's cross-attention over the image for every "
+            description = {"Per-word caption cross-attention over the image as a PNG.",
+                "Captions each image and draws the decoder's cross-attention over the image for every "
                     + "word of the caption (one PNG per image; with several images, --output is a folder).",
                 "Default model: Salesforce/blip-image-captioning-base."})
     static final class Attention extends PictureCommand {
@@ -210,6 +214,54 @@ final class ExplainCommand {
         private BufferedImage picture(Blip blip, RgbImage image, GenerationConfig g) {
             Explain.CaptionAttention a = Explain.captionAttention(blip, image, prompt, g, layer);
             return Explain.captionAttentionPicture(image, a, panel);
+        }
+    }
+
+    @Command(name = "gradcam", mixinStandardHelpOptions = true,
+            description = {"ITM Grad-CAM of a text over an image as a PNG.",
+                "ITM Grad-CAM of a text over each image (BLIP's demo): the text-encoder cross-attention "
+                    + "weighted by the positive gradient of the match logit, for the whole text and per word "
+                    + "(one PNG per image; with several images, --output is a folder).",
+                "Needs a retrieval model. Default model: Salesforce/blip-itm-base-coco."})
+    static final class GradCam extends PictureCommand {
+        @Option(names = {"-t", "--text"}, required = true, paramLabel = "TEXT", description = "The text to explain.")
+        String text;
+
+        @Option(names = "--layer", paramLabel = "N", description = "0-based text-encoder layer (default: two thirds down, 8 of 12 as BLIP's demo).")
+        Integer layer;
+
+        @Option(names = "--panel", paramLabel = "PX", defaultValue = "192", description = "Side of each panel (default ${DEFAULT-VALUE}).")
+        int panel;
+
+        @Override
+        String defaultModel() {
+            return "Salesforce/blip-itm-base-coco";
+        }
+
+        @Override
+        void validate() {
+            super.validate();
+            if (panel < 32) {
+                throw new ParameterException(spec.commandLine(), "--panel must be at least 32, not " + panel);
+            }
+        }
+
+        @Override
+        int run(Blip blip) {
+            List<Input> in = readAll();
+            if (in.size() == 1 && total == 1) {
+                return write(picture(blip, in.get(0).image()), 1);
+            }
+            for (Input i : in) {
+                Path target = output.resolve(i.path().getFileName().toString().replaceAll("\\.[^.]*$", "") + "-gradcam.png");
+                ReportFiles.writePng(target, picture(blip, i.image()));
+                emitLine("wrote " + target);
+            }
+            return in.size() == total ? 0 : 1;
+        }
+
+        private BufferedImage picture(Blip blip, RgbImage image) {
+            return Explain.gradCamPicture(image, Explain.itmGradCam(blip, image, text, layer), panel);
         }
     }
 }

@@ -86,6 +86,45 @@ public final class BlipForImageTextRetrieval {
         return itmHead.forward(parallel, cls, rows);
     }
 
+    /**
+     * ITM Grad-CAM of one text over one image, as BLIP's demo computes it: for text-encoder layer
+     * {@code layer}, the cross-attention probabilities times the positive part of the gradient of
+     * the ITM match logit with respect to them, averaged over heads.
+     *
+     * @param imageEmbeds the vision tower's {@code lastHiddenState} of one image [seq, hidden]
+     * @param ids the text's token ids ({@code [CLS] ... [SEP]}, no padding)
+     * @param layer 0-based text-encoder layer
+     * @return [ids.length, seq]: per text token, a weight for every image position (CLS first)
+     */
+    public float[] itmGradCam(float[] imageEmbeds, int[] ids, int layer) {
+        if (layer < 0 || layer >= textEncoder.numLayers()) {
+            throw new IllegalArgumentException("layer " + layer + " does not exist; the text encoder has "
+                    + textEncoder.numLayers() + " layers (0.." + (textEncoder.numLayers() - 1) + ")");
+        }
+        int d = visionModel.hiddenSize();
+        if (imageEmbeds.length % d != 0) {
+            throw new IllegalArgumentException("image embeddings of " + imageEmbeds.length + " floats are not [seq, " + d + "]");
+        }
+        ItmGradCam.Result r = gradCam().run(ids, Conditioning.unmasked(imageEmbeds, 1, imageEmbeds.length / d, d), layer,
+                null);
+        int heads = textEncoder.config().numAttentionHeads();
+        int n = r.len();
+        int m = r.positions();
+        float[] out = new float[n * m];
+        for (int h = 0; h < heads; h++) {
+            for (int i = 0; i < n * m; i++) {
+                int o = h * n * m + i;
+                out[i] += r.probs()[o] * Math.max(0f, r.grad()[o]) / heads;
+            }
+        }
+        return out;
+    }
+
+    /** The Grad-CAM machinery over this model's text encoder and ITM head. */
+    ItmGradCam gradCam() {
+        return new ItmGradCam(textEncoder, itmHead);
+    }
+
     /** {@code softmax(itmLogits)[..., 1]}: the probability that each image matches each text, [images, texts]. */
     public static float[] matchProbabilities(float[] itmLogits, int nImages, int nTexts) {
         float[] out = new float[nImages * nTexts];

@@ -115,6 +115,11 @@ public final class BlipTextModel {
         return layers.size();
     }
 
+    /** The weights of layer {@code l} (for the explanation code's own backward pass). */
+    Layer layerAt(int l) {
+        return layers.get(l);
+    }
+
     /**
      * Runs the transformer over a batch of equally long (padded) sequences.
      *

@@ -2,6 +2,7 @@ package org.blipjava.report;
 
 import java.awt.image.BufferedImage;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import org.blipjava.generation.GenerationConfig;
@@ -15,7 +16,8 @@ import org.blipjava.tasks.TaskException;
 
 /**
  * Visual explanations of a loaded model, as pictures: the image x text similarity heatmap, the
- * 2-D embedding map, and the caption decoder's per-word cross-attention over the image.
+ * 2-D embedding map, the caption decoder's per-word cross-attention over the image, and the ITM
+ * Grad-CAM of a text over an image.
  */
 public final class Explain {
     private Explain() {}
@@ -178,6 +180,92 @@ public final class Explain {
     public static BufferedImage captionAttentionPicture(RgbImage image, CaptionAttention a, int panel) {
         return AttentionOverlay.render(Pictures.toBufferedImage(image), "\"" + a.caption().text() + "\" (layer "
                 + a.layer() + ")", a.words(), a.maps(), a.gridH(), a.gridW(), panel);
+    }
+
+    /**
+     * ITM Grad-CAM of a text over an image: one map per word of the text (word pieces averaged)
+     * and, first, their mean over the words.
+     *
+     * @param text the text
+     * @param words "all words", then the text's words
+     * @param maps per entry of {@code words}, {@code gridH * gridW} non-negative values row by row
+     * @param gridH patch rows
+     * @param gridW patch columns
+     * @param layer the text-encoder layer
+     * @param matchProbability the ITM probability that the text matches the image
+     */
+    public record GradCam(String text, List<String> words, List<float[]> maps, int gridH, int gridW, int layer,
+            float matchProbability) {
+        public GradCam {
+            Objects.requireNonNull(text, "text");
+            words = List.copyOf(words);
+            maps = List.copyOf(maps);
+        }
+    }
+
+    /**
+     * Computes the ITM Grad-CAM maps of a text over an image (needs a retrieval model).
+     *
+     * @param layer 0-based text-encoder layer, or null for BLIP's choice (8 of 12: two thirds down)
+     */
+    public static GradCam itmGradCam(Blip blip, RgbImage image, String text, Integer layer) {
+        int layers = blip.config().text().numHiddenLayers();
+        int l = layer == null ? (2 * layers) / 3 : layer;
+        float[] cam = blip.itmGradCam(image, text, l);
+        int[] ids = blip.tokenizer().encode(text);
+        PixelValues px = blip.pixels(List.of(image));
+        int patch = blip.config().vision().patchSize();
+        int gridH = px.height() / patch;
+        int gridW = px.width() / patch;
+        int positions = cam.length / ids.length;
+        if (positions != gridH * gridW + 1) {
+            throw new IllegalStateException("Grad-CAM covers " + positions + " image positions, expected 1 + "
+                    + gridH + "x" + gridW);
+        }
+        List<String> words = new ArrayList<>();
+        List<float[]> maps = new ArrayList<>();
+        List<Integer> pieces = new ArrayList<>();
+        float[] mean = new float[gridH * gridW];
+        int counted = 0;
+        for (int t = 0; t < ids.length; t++) {
+            if (blip.tokenizer().isSpecialTokenId(ids[t])) {
+                continue;
+            }
+            float[] m = Arrays.copyOfRange(cam, t * positions + 1, (t + 1) * positions);
+            for (int j = 0; j < m.length; j++) {
+                mean[j] += m[j];
+            }
+            counted++;
+            String tok = blip.tokenizer().idToToken(ids[t]);
+            if (tok.startsWith("##") && !words.isEmpty()) {
+                int k = words.size() - 1;
+                words.set(k, words.get(k) + tok.substring(2));
+                float[] acc = maps.get(k);
+                int n = pieces.get(k);
+                for (int j = 0; j < acc.length; j++) {
+                    acc[j] = (acc[j] * n + m[j]) / (n + 1);
+                }
+                pieces.set(k, n + 1);
+            } else {
+                words.add(tok);
+                maps.add(m);
+                pieces.add(1);
+            }
+        }
+        for (int j = 0; j < mean.length && counted > 0; j++) {
+            mean[j] /= counted;
+        }
+        words.add(0, "all words");
+        maps.add(0, mean);
+        float match = blip.match(List.of(image), List.of(text)).itm(0, 0);
+        return new GradCam(text, words, maps, gridH, gridW, l, match);
+    }
+
+    /** The Grad-CAM maps overlaid on the image; see {@link AttentionOverlay}. */
+    public static BufferedImage gradCamPicture(RgbImage image, GradCam g, int panel) {
+        return AttentionOverlay.render(Pictures.toBufferedImage(image), String.format(java.util.Locale.ROOT,
+                "\"%s\" ITM %.3f (layer %d)", g.text(), g.matchProbability(), g.layer()), g.words(), g.maps(),
+                g.gridH(), g.gridW(), panel);
     }
 
     private static void check(boolean ok, String what) {

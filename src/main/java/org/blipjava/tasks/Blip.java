@@ -372,6 +372,31 @@ public final class Blip implements AutoCloseable {
         return new MatchScores(rows(probs, n, texts.size()), rows(cos, n, texts.size()));
     }
 
+    /**
+     * ITM Grad-CAM of a text over an image (BLIP's demo): per text token, how much each image
+     * position supports the match, from text-encoder layer {@code layer}'s cross-attention and the
+     * gradient of the ITM match logit. Needs a retrieval model.
+     *
+     * @param layer 0-based text-encoder layer (BLIP's demo uses 8 of 12)
+     * @return [tokens, positions] with tokens as {@code tokenizer().encode(text)} and position 0
+     *     the vision CLS token, then the patch grid row by row
+     */
+    public float[] itmGradCam(RgbImage image, String text, int layer) {
+        requireKind(ModelKind.RETRIEVAL, "compute ITM Grad-CAM maps");
+        int[] ids = tokenizer.encode(text);
+        if (ids.length > config.text().maxPositionEmbeddings()) {
+            throw new TaskException("the text is " + ids.length + " tokens; this model reads at most "
+                    + config.text().maxPositionEmbeddings() + " tokens, so shorten it");
+        }
+        PixelValues px = pixels(List.of(image));
+        float[] imageEmbeds = retrieval.vision(px.values(), 1, px.height(), px.width()).lastHiddenState();
+        try {
+            return retrieval.itmGradCam(imageEmbeds, ids, layer);
+        } catch (IllegalArgumentException e) {
+            throw new TaskException(e.getMessage());
+        }
+    }
+
     /** Normalized image features: ITC features for retrieval models, image embeddings for {@code BlipModel}. */
     public float[][] embedImages(List<RgbImage> images) {
         requireEmbedding();

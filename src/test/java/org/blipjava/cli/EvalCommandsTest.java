@@ -141,6 +141,15 @@ class EvalCommandsTest {
         }
         assertThat(Files.list(reports).map(p -> p.getFileName().toString()).toList())
                 .containsExactlyInAnyOrder("report.json", "report.html");
+
+        // --json prints the corpus scores and counts; the report is rewritten in place.
+        Run j = run("eval", "caption", "--model", model.toString(), "--dataset", data.toString(), "--limit", "1",
+                "--report-dir", reports.toString(), "--max-length", "12", "--no-progress", "--json");
+        assertThat(j.exit()).as(j.err()).isZero();
+        JsonNode summary = JSON.readTree(j.out());
+        assertThat(summary.get("images").asInt()).isEqualTo(1);
+        assertThat(summary.get("corpus").get("bleu")).hasSize(4);
+        assertThat(JSON.readTree(reports.resolve("report.json").toFile()).get("per_image")).hasSize(1);
     }
 
     @ParameterizedTest

@@ -87,6 +87,16 @@ class ExplainCommandTest {
         Dimension a = AttentionOverlay.size(words, 64);
         PngChecks.decodeAndCheck(tmp.resolve("att.png"), a.width, a.height);
 
+        r = run("explain", "gradcam", "-m", itm, "--no-progress", "--panel", "64", "-t", texts.get(0),
+                "-o", tmp.resolve("cam.png").toString(), imgs.get(0).toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        int camWords;
+        try (Blip blip = Blip.load(set.model("tiny-itm"), LoadOptions.defaults())) {
+            camWords = Explain.itmGradCam(blip, Blip.readImage(imgs.get(0)), texts.get(0), null).words().size();
+        }
+        Dimension c = AttentionOverlay.size(camWords, 64);
+        PngChecks.decodeAndCheck(tmp.resolve("cam.png"), c.width, c.height);
+
         // Several images: one picture each in the --output folder; an unreadable one is reported.
         Path bad = tmp.resolve("bad.png");
         Files.write(bad, new byte[] {0});

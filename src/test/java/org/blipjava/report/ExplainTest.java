@@ -113,7 +113,13 @@ class ExplainTest {
             assertThat(a.gridH()).isEqualTo(size / patch);
             assertThat(a.layer()).isEqualTo(blip.config().text().numHiddenLayers() - 1);
             assertThat(a.words()).isNotEmpty().hasSameSizeAs(a.maps());
-            assertThat(String.join("", a.words())).isEqualTo(a.caption().text().replace(" ", ""));
+            StringBuilder pieces = new StringBuilder();
+            for (int id : a.caption().tokenIds()) {
+                if (!blip.tokenizer().isSpecialTokenId(id)) {
+                    pieces.append(blip.tokenizer().idToToken(id).replace("##", ""));
+                }
+            }
+            assertThat(String.join("", a.words())).isEqualTo(pieces.toString());
             for (float[] m : a.maps()) {
                 assertThat(m).hasSize(a.gridH() * a.gridW());
                 double sum = 0;
@@ -142,6 +148,47 @@ class ExplainTest {
             BufferedImage pic = Explain.captionAttentionPicture(image, a, 96);
             Dimension d = AttentionOverlay.size(a.words().size(), 96);
             PngChecks.decodeAndCheck(ReportFiles.png(pic), d.width, d.height);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("sets")
+    void itmGradCamMapsPerWordAndTheirMean(FixtureSet set) throws Exception {
+        RgbImage image = images(set, 1).get(0);
+        String text = texts(set).get(0);
+        try (Blip blip = Blip.load(set.model("tiny-itm"), LoadOptions.defaults())) {
+            Explain.GradCam g = Explain.itmGradCam(blip, image, text, null);
+            int layers = blip.config().text().numHiddenLayers();
+            assertThat(g.layer()).isEqualTo((2 * layers) / 3);
+            assertThat(g.matchProbability()).isEqualTo(blip.match(List.of(image), List.of(text)).itm(0, 0));
+            assertThat(g.words().get(0)).isEqualTo("all words");
+            assertThat(String.join("", g.words().subList(1, g.words().size())))
+                    .isEqualTo(String.join("", blip.tokenizer().tokenize(text)).replace("##", ""));
+            int[] ids = blip.tokenizer().encode(text);
+            float[] cam = blip.itmGradCam(image, text, g.layer());
+            int positions = cam.length / ids.length;
+            assertThat(positions).isEqualTo(g.gridH() * g.gridW() + 1);
+            // The first map is the mean over the text's (non-special) tokens of the raw map.
+            float[] mean = g.maps().get(0);
+            for (int j = 0; j < mean.length; j++) {
+                double s = 0;
+                for (int t = 1; t < ids.length - 1; t++) {
+                    s += cam[t * positions + 1 + j];
+                }
+                assertThat((double) mean[j]).isCloseTo(s / (ids.length - 2), within(1e-6));
+            }
+            for (float[] m : g.maps()) {
+                for (float v : m) {
+                    assertThat(v).isGreaterThanOrEqualTo(0f);
+                }
+            }
+            BufferedImage pic = Explain.gradCamPicture(image, g, 80);
+            Dimension d = AttentionOverlay.size(g.words().size(), 80);
+            PngChecks.decodeAndCheck(ReportFiles.png(pic), d.width, d.height);
+        }
+        try (Blip caption = Blip.load(set.model("tiny-caption"), LoadOptions.defaults())) {
+            assertThatThrownBy(() -> Explain.itmGradCam(caption, image, text, null)).isInstanceOf(TaskException.class)
+                    .hasMessageContaining("BlipForImageTextRetrieval");
         }
     }
 
