@@ -12,12 +12,13 @@ import java.util.Set;
  * <p>Alignment: every candidate/reference word pair is a possible match when the words are equal
  * (exact), have the same Snowball stem (stem) or share a WordNet synset (synonym). Matches that
  * are the only option for both of their words are fixed; the rest is resolved by METEOR's beam
- * search (beam 40). With the default {@link SearchRule#COVERED_WORDS} the search follows the
- * METEOR 1.5 paper (Denkowski and Lavie 2014): most words covered by matches of any module, then
- * fewest chunks, then smallest position distance. {@link SearchRule#METEOR_JAR} instead reproduces
- * a quirk of the meteor-1.5.jar code, which adds the 0.5 search weight of a stem or synonym match
- * to an {@code int} total, so such a match counts nothing and is dropped whenever leaving it out
- * saves a chunk (e.g. "dogs running" against "dog runs" gets no match at all).
+ * search (beam 40). The default {@link SearchRule#METEOR_JAR} reproduces meteor-1.5.jar, which
+ * coco-caption runs (so that scores are comparable with published ones): it adds the 0.5 search
+ * weight of a stem or synonym match to an {@code int} total, so such a match counts nothing and
+ * is dropped whenever leaving it out saves a chunk (e.g. "dogs running" against "dog runs" gets
+ * no match at all). {@link SearchRule#COVERED_WORDS} follows the METEOR 1.5 paper (Denkowski and
+ * Lavie 2014) instead: most words covered by matches of any module, then fewest chunks, then
+ * smallest position distance.
  *
  * <p>Score: precision and recall weight each matched word by its module weight and by delta
  * (content words) or 1 - delta (function words); Fmean = P R / ((1 - alpha) R + alpha P);
@@ -84,7 +85,7 @@ public final class Meteor {
     private final Comparator<Path> order;
 
     /**
-     * Creates a scorer from its parts, with the {@link SearchRule#COVERED_WORDS} search.
+     * Creates a scorer from its parts, with the {@link SearchRule#METEOR_JAR} search.
      *
      * @param params METEOR parameters
      * @param stemmer stems for the stem module
@@ -92,7 +93,7 @@ public final class Meteor {
      * @param functionWords lower-case function words (weighted by 1 - delta)
      */
     public Meteor(Parameters params, Stemmer stemmer, Synonyms synonyms, Set<String> functionWords) {
-        this(params, stemmer, synonyms, functionWords, SearchRule.COVERED_WORDS);
+        this(params, stemmer, synonyms, functionWords, SearchRule.METEOR_JAR);
     }
 
     private Meteor(Parameters params, Stemmer stemmer, Synonyms synonyms, Set<String> functionWords,

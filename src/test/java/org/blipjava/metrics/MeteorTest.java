@@ -103,14 +103,15 @@ class MeteorTest {
     @Test
     void searchCountsStemMatchesAsCoveredWords() {
         // "dog" can stem-match either "dogs". Covering two more words beats the extra chunk it costs.
-        MeteorStats s = toy(Set.of()).bestStats("b dogs dogs", List.of("dog b"));
+        Meteor covered = toy(Set.of()).withSearchRule(Meteor.SearchRule.COVERED_WORDS);
+        MeteorStats s = covered.bestStats("b dogs dogs", List.of("dog b"));
         assertThat(s.stem().testContent()).isEqualTo(1);
         assertThat(s.stem().referenceContent()).isEqualTo(1);
         assertThat(s.exact().testContent()).isEqualTo(1);
         assertThat(s.chunks()).isEqualTo(2);
         double p = (1 + 0.6) / 3;
         double r = (1 + 0.6) / 2;
-        assertThat(toy(Set.of()).score(s)).isCloseTo(fmean(p, r) * (1 - GAMMA), within(1e-12));
+        assertThat(covered.score(s)).isCloseTo(fmean(p, r) * (1 - GAMMA), within(1e-12));
     }
 
     @Test
@@ -132,7 +133,8 @@ class MeteorTest {
         // the search must still take them. The stem module comes first, so its matches win the tie.
         Map<String, Set<String>> syn = Map.of("dog", Set.of("n:3"), "dogs", Set.of("n:3"),
                 "run", Set.of("v:4"), "runs", Set.of("v:4"));
-        Meteor m = new Meteor(Meteor.Parameters.ENGLISH, STRIP_S, w -> syn.getOrDefault(w, Set.of()), Set.of());
+        Meteor m = new Meteor(Meteor.Parameters.ENGLISH, STRIP_S, w -> syn.getOrDefault(w, Set.of()), Set.of())
+                .withSearchRule(Meteor.SearchRule.COVERED_WORDS);
         MeteorStats s = m.bestStats("dogs runs", List.of("dog run"));
         assertThat(s.stem().testContent()).isEqualTo(2);
         assertThat(s.stem().referenceContent()).isEqualTo(2);
@@ -140,7 +142,8 @@ class MeteorTest {
         assertThat(s.chunks()).isEqualTo(1);
         assertThat(m.score(s)).isCloseTo(fmean(0.6, 0.6), within(1e-12));
         // Synonym-only pairs that also compete with another candidate word are used too.
-        MeteorStats y = toy(Set.of()).bestStats("big car car", List.of("large automobile"));
+        MeteorStats y = toy(Set.of()).withSearchRule(Meteor.SearchRule.COVERED_WORDS)
+                .bestStats("big car car", List.of("large automobile"));
         assertThat(y.synonym().testContent()).isEqualTo(2);
         assertThat(y.chunks()).isEqualTo(1);
         assertThat(m.withSearchRule(Meteor.SearchRule.METEOR_JAR).bestStats("dogs runs", List.of("dog run"))
@@ -183,6 +186,8 @@ class MeteorTest {
         assertThat(MeteorResources.englishFunctionWords()).contains("a", "the", "of").doesNotContain("dog");
 
         Meteor m = Meteor.english();
+        // The default reproduces meteor-1.5.jar, which coco-caption runs.
+        assertThat(m.searchRule()).isEqualTo(Meteor.SearchRule.METEOR_JAR);
         MeteorStats s = m.bestStats("a large automobile", List.of("a big car"));
         assertThat(s.exact().testFunction()).isEqualTo(1);
         assertThat(s.synonym().testContent()).isEqualTo(2);
@@ -191,11 +196,12 @@ class MeteorTest {
         assertThat(st.stem().testContent()).isEqualTo(1);
         // "dogs"/"dog" and "running"/"runs" are proposed by both the stem and the synonym module,
         // so they are not fixed; the search still aligns both as stem matches in one chunk.
-        MeteorStats both = m.bestStats("dogs running", List.of("dog runs"));
+        Meteor covered = m.withSearchRule(Meteor.SearchRule.COVERED_WORDS);
+        MeteorStats both = covered.bestStats("dogs running", List.of("dog runs"));
         assertThat(both.stem().testContent()).isEqualTo(2);
         assertThat(both.stem().referenceContent()).isEqualTo(2);
         assertThat(both.chunks()).isEqualTo(1);
-        assertThat(m.score(both)).isCloseTo(fmean(0.6, 0.6), within(1e-12));
+        assertThat(covered.score(both)).isCloseTo(fmean(0.6, 0.6), within(1e-12));
         assertThat(m.withSearchRule(Meteor.SearchRule.METEOR_JAR).bestStats("dogs running", List.of("dog runs"))
                 .testMatches()).isZero();
     }
