@@ -204,6 +204,7 @@ public final class Benchmark {
             model = BlipForConditionalGeneration.load(sd, config, parallel);
         }
         System.gc();
+        Memory.trimNative();
         Memory.resetPeak();
         Path image = writeImage(options.seed());
         try {

@@ -39,7 +39,9 @@ public final class BlipTextLMHeadModel {
         String cp = prefix + "cls.predictions.";
         Linear transform = Linear.load(sd, cp + "transform.dense", d, d, true);
         LayerNorm ln = LayerNorm.load(sd, cp + "transform.LayerNorm", d, config.layerNormEps());
-        float[] w = sd.contains(cp + "decoder.weight") ? sd.floats(cp + "decoder.weight", vocab, d) : bert.wordEmbeddings();
+        org.blipjava.tensor.PackedMatrix w = sd.contains(cp + "decoder.weight")
+                ? org.blipjava.tensor.PackedMatrix.ofLinearWeight(sd.take(cp + "decoder.weight", vocab, d), 0, vocab)
+                : bert.wordEmbeddings();
         float[] bias = sd.floats(cp + "bias", vocab);
         if (sd.contains(cp + "decoder.bias")) {
             sd.take(cp + "decoder.bias", vocab);

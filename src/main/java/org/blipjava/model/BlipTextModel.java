@@ -5,6 +5,7 @@ import java.util.List;
 import org.blipjava.checkpoint.StateDict;
 import org.blipjava.config.BlipTextConfig;
 import org.blipjava.tensor.Kernels;
+import org.blipjava.tensor.PackedMatrix;
 import org.blipjava.tensor.Parallel;
 
 /**
@@ -45,13 +46,15 @@ public final class BlipTextModel {
 
     private final BlipTextConfig config;
     private final Parallel parallel;
-    private final float[] wordEmbeddings;
+    // The word table [vocab, D] packed as a linear weight: the tied LM head multiplies by it
+    // directly, and a lookup reads one column, so the model holds a single copy.
+    private final PackedMatrix wordEmbeddings;
     private final float[] positionEmbeddings;
     private final LayerNorm embeddingsLayerNorm;
     private final List<Layer> layers;
     private final Linear pooler;
 
-    private BlipTextModel(BlipTextConfig config, Parallel parallel, float[] wordEmbeddings, float[] positionEmbeddings,
+    private BlipTextModel(BlipTextConfig config, Parallel parallel, PackedMatrix wordEmbeddings, float[] positionEmbeddings,
                           LayerNorm embeddingsLayerNorm, List<Layer> layers, Linear pooler) {
         this.config = config;
         this.parallel = parallel;
@@ -76,7 +79,8 @@ public final class BlipTextModel {
         }
         double eps = config.layerNormEps();
         sd.ignore(prefix + "embeddings.position_ids");
-        float[] word = sd.floats(prefix + "embeddings.word_embeddings.weight", config.vocabSize(), d);
+        PackedMatrix word = PackedMatrix.ofLinearWeight(
+                sd.take(prefix + "embeddings.word_embeddings.weight", config.vocabSize(), d), 0, config.vocabSize());
         float[] pos = sd.floats(prefix + "embeddings.position_embeddings.weight", config.maxPositionEmbeddings(), d);
         LayerNorm ln = LayerNorm.load(sd, prefix + "embeddings.LayerNorm", d, eps);
         List<Layer> layers = new ArrayList<>();
@@ -102,8 +106,8 @@ public final class BlipTextModel {
         return config.hiddenSize();
     }
 
-    /** The word embedding table [vocab, D] (the LM head falls back to it when its weight is tied). */
-    float[] wordEmbeddings() {
+    /** The word embedding table [vocab, D], packed (the LM head uses it when its weight is tied). */
+    PackedMatrix wordEmbeddings() {
         return wordEmbeddings;
     }
 
@@ -206,7 +210,14 @@ public final class BlipTextModel {
                     + config.maxPositionEmbeddings());
         }
         float[] x = new float[rows * len * d];
-        Kernels.embedding(wordEmbeddings, config.vocabSize(), d, flatIds, x, 0);
+        for (int i = 0; i < flatIds.length; i++) {
+            int id = flatIds[i];
+            if (id < 0 || id >= config.vocabSize()) {
+                throw new IllegalArgumentException("token id " + id + " at position " + i
+                        + " is outside the vocabulary [0, " + config.vocabSize() + ")");
+            }
+            wordEmbeddings.copyColumn(id, x, i * d);
+        }
         for (int r = 0; r < rows; r++) {
             for (int t = 0; t < len; t++) {
                 int o = (r * len + t) * d;

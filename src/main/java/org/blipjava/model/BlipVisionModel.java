@@ -62,10 +62,11 @@ public final class BlipVisionModel {
         for (int i = 0; i < config.numHiddenLayers(); i++) {
             String lp = prefix + "encoder.layers." + i + ".";
             // qkv is one fused [3D, D] projection laid out as (q | k | v); split it once here.
-            Linear qkv = Linear.load(sd, lp + "self_attn.qkv", d, 3 * d, true);
+            String qkv = lp + "self_attn.qkv";
             layers.add(new Layer(
                     LayerNorm.load(sd, lp + "layer_norm1", d, eps),
-                    qkv.slice(0, d), qkv.slice(d, d), qkv.slice(2 * d, d),
+                    Linear.loadRows(sd, qkv, d, 3 * d, 0, d), Linear.loadRows(sd, qkv, d, 3 * d, d, d),
+                    Linear.loadRows(sd, qkv, d, 3 * d, 2 * d, d),
                     Linear.load(sd, lp + "self_attn.projection", d, d, true),
                     LayerNorm.load(sd, lp + "layer_norm2", d, eps),
                     Linear.load(sd, lp + "mlp.fc1", d, config.intermediateSize(), true),

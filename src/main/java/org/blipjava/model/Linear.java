@@ -18,9 +18,20 @@ record Linear(PackedMatrix packed, float[] bias, int in, int out) {
 
     /** Takes {@code prefix.weight} (and {@code prefix.bias} when {@code withBias}) from the state dict. */
     static Linear load(StateDict sd, String prefix, int in, int out, boolean withBias) {
-        float[] w = sd.floats(prefix + ".weight", out, in);
+        PackedMatrix w = PackedMatrix.ofLinearWeight(sd.take(prefix + ".weight", out, in), 0, out);
         float[] b = withBias ? sd.floats(prefix + ".bias", out) : null;
         return new Linear(w, b, in, out);
+    }
+
+    /**
+     * Output rows {@code [from, from+count)} of the fused projection {@code prefix} (weight
+     * {@code [fusedOut, in]}), packed straight from the checkpoint.
+     */
+    static Linear loadRows(StateDict sd, String prefix, int in, int fusedOut, int from, int count) {
+        PackedMatrix w = PackedMatrix.ofLinearWeight(sd.take(prefix + ".weight", fusedOut, in), from, count);
+        float[] b = new float[count];
+        System.arraycopy(sd.floats(prefix + ".bias", fusedOut), from, b, 0, count);
+        return new Linear(w, b, in, count);
     }
 
     /** The weight in PyTorch layout {@code [out, in]}, unpacked into a new array. */

@@ -58,6 +58,56 @@ public final class PackedMatrix {
         return new PackedMatrix(d, in, out);
     }
 
+    /**
+     * Packs rows {@code [rowFrom, rowFrom+rows)} of a checkpoint's linear weight {@code [out, in]}
+     * straight from its bytes, one row at a time, so loading never holds an unpacked copy.
+     *
+     * @throws IllegalArgumentException when the tensor is not 2-d or the rows are outside it
+     */
+    public static PackedMatrix ofLinearWeight(org.blipjava.checkpoint.TensorData t, int rowFrom, int rows) {
+        long[] shape = t.shape();
+        if (shape.length != 2 || rowFrom < 0 || rows < 1 || rowFrom + rows > shape[0]) {
+            throw new IllegalArgumentException("tensor '" + t.name() + "' of shape " + java.util.Arrays.toString(shape)
+                    + " has no rows [" + rowFrom + ", " + (rowFrom + rows) + ") of a 2-d linear weight");
+        }
+        int in = Math.toIntExact(shape[1]);
+        float[] d = new float[packedLength(in, rows)];
+        float[] row = new float[in];
+        int nr = Gemm.NR;
+        int size = t.dtype().byteSize();
+        for (int c = 0; c < rows; c++) {
+            readRow(t, (long) (rowFrom + c) * in * size, in, row);
+            int base = (c / nr) * in * nr + c % nr;
+            for (int kk = 0; kk < in; kk++) {
+                d[base + kk * nr] = row[kk];
+            }
+        }
+        return new PackedMatrix(d, in, rows);
+    }
+
+    private static final java.lang.foreign.ValueLayout.OfFloat F32_LE =
+            java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final java.lang.foreign.ValueLayout.OfShort I16_LE =
+            java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+
+    private static void readRow(org.blipjava.checkpoint.TensorData t, long byteOffset, int n, float[] out) {
+        java.lang.foreign.MemorySegment bytes = t.bytes();
+        switch (t.dtype()) {
+            case F32 -> java.lang.foreign.MemorySegment.copy(bytes, F32_LE, byteOffset, out, 0, n);
+            case BF16 -> {
+                for (int i = 0; i < n; i++) {
+                    out[i] = Float.intBitsToFloat((bytes.get(I16_LE, byteOffset + 2L * i) & 0xffff) << 16);
+                }
+            }
+            default -> {
+                long len = (long) n * t.dtype().byteSize();
+                float[] f = new org.blipjava.checkpoint.TensorData(t.name(), t.dtype(), new long[] {n},
+                        bytes.asSlice(byteOffset, len)).toFloatArray();
+                System.arraycopy(f, 0, out, 0, n);
+            }
+        }
+    }
+
     /** Rows of B (the linear layer's input width). */
     public int k() {
         return k;
@@ -70,6 +120,21 @@ public final class PackedMatrix {
 
     float[] data() {
         return data;
+    }
+
+    /**
+     * Copies column {@code c} of B (row c of the linear weight; for an embedding table, the
+     * embedding of id c) into {@code out[off..off+k)}.
+     */
+    public void copyColumn(int c, float[] out, int off) {
+        if (c < 0 || c >= n) {
+            throw new IllegalArgumentException("column " + c + " outside [0, " + n + ")");
+        }
+        int nr = Gemm.NR;
+        int base = (c / nr) * k * nr + c % nr;
+        for (int kk = 0; kk < k; kk++) {
+            out[off + kk] = data[base + kk * nr];
+        }
     }
 
     /** The matrix back in PyTorch linear layout {@code [n, k]} (a new array). */
