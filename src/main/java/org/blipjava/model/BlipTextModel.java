@@ -7,6 +7,7 @@ import org.blipjava.config.BlipTextConfig;
 import org.blipjava.tensor.Kernels;
 import org.blipjava.tensor.PackedMatrix;
 import org.blipjava.tensor.Parallel;
+import org.blipjava.tensor.WeightPrecision;
 
 /**
  * BLIP's BERT-style text transformer (the "MED" of the paper), under {@code text_encoder.*},
@@ -25,12 +26,12 @@ public final class BlipTextModel {
     static final float SELF_MASK_VALUE = -10000f;
 
     record Attention(Linear query, Linear key, Linear value, Linear dense, LayerNorm layerNorm) {
-        static Attention load(StateDict sd, String prefix, int d, int kvIn, double eps) {
+        static Attention load(StateDict sd, String prefix, int d, int kvIn, double eps, WeightPrecision precision) {
             return new Attention(
-                    Linear.load(sd, prefix + "self.query", d, d, true),
-                    Linear.load(sd, prefix + "self.key", kvIn, d, true),
-                    Linear.load(sd, prefix + "self.value", kvIn, d, true),
-                    Linear.load(sd, prefix + "output.dense", d, d, true),
+                    Linear.load(sd, prefix + "self.query", d, d, true, precision),
+                    Linear.load(sd, prefix + "self.key", kvIn, d, true, precision),
+                    Linear.load(sd, prefix + "self.value", kvIn, d, true, precision),
+                    Linear.load(sd, prefix + "output.dense", d, d, true, precision),
                     LayerNorm.load(sd, prefix + "output.LayerNorm", d, eps));
         }
     }
@@ -72,6 +73,12 @@ public final class BlipTextModel {
      */
     public static BlipTextModel load(StateDict sd, String prefix, BlipTextConfig config, boolean withPooler,
                                      Parallel parallel) {
+        return load(sd, prefix, config, withPooler, parallel, WeightPrecision.F32);
+    }
+
+    /** As {@link #load(StateDict, String, BlipTextConfig, boolean, Parallel)} with weights stored at {@code precision}. */
+    public static BlipTextModel load(StateDict sd, String prefix, BlipTextConfig config, boolean withPooler,
+                                     Parallel parallel, WeightPrecision precision) {
         int d = config.hiddenSize();
         if (d % config.numAttentionHeads() != 0) {
             throw new IllegalArgumentException("text hidden_size " + d + " is not a multiple of num_attention_heads "
@@ -80,21 +87,22 @@ public final class BlipTextModel {
         double eps = config.layerNormEps();
         sd.ignore(prefix + "embeddings.position_ids");
         PackedMatrix word = PackedMatrix.ofLinearWeight(
-                sd.take(prefix + "embeddings.word_embeddings.weight", config.vocabSize(), d), 0, config.vocabSize());
+                sd.take(prefix + "embeddings.word_embeddings.weight", config.vocabSize(), d), 0, config.vocabSize())
+                .withPrecision(precision);
         float[] pos = sd.floats(prefix + "embeddings.position_embeddings.weight", config.maxPositionEmbeddings(), d);
         LayerNorm ln = LayerNorm.load(sd, prefix + "embeddings.LayerNorm", d, eps);
         List<Layer> layers = new ArrayList<>();
         for (int i = 0; i < config.numHiddenLayers(); i++) {
             String lp = prefix + "encoder.layer." + i + ".";
-            Attention self = Attention.load(sd, lp + "attention.", d, d, eps);
+            Attention self = Attention.load(sd, lp + "attention.", d, d, eps, precision);
             Attention cross = config.isDecoder()
-                    ? Attention.load(sd, lp + "crossattention.", d, config.encoderHiddenSize(), eps) : null;
+                    ? Attention.load(sd, lp + "crossattention.", d, config.encoderHiddenSize(), eps, precision) : null;
             layers.add(new Layer(self, cross,
-                    Linear.load(sd, lp + "intermediate.dense", d, config.intermediateSize(), true),
-                    Linear.load(sd, lp + "output.dense", config.intermediateSize(), d, true),
+                    Linear.load(sd, lp + "intermediate.dense", d, config.intermediateSize(), true, precision),
+                    Linear.load(sd, lp + "output.dense", config.intermediateSize(), d, true, precision),
                     LayerNorm.load(sd, lp + "output.LayerNorm", d, eps)));
         }
-        Linear pooler = withPooler ? Linear.load(sd, prefix + "pooler.dense", d, d, true) : null;
+        Linear pooler = withPooler ? Linear.load(sd, prefix + "pooler.dense", d, d, true, precision) : null;
         return new BlipTextModel(config, parallel, word, pos, ln, layers, pooler);
     }
 

@@ -35,12 +35,17 @@ final class Gemm {
         int k = bm.k();
         int n = bm.n();
         float[] b = bm.data();
+        boolean low = b == null;
         int panels = PackedMatrix.panels(n);
         int tiles = (rows + MR - 1) / MR;
         int threads = p.threads();
         long flops = 2L * rows * k * n;
         if (threads == 1 || flops < 200_000) {
-            range(a, aOff, lda, 0, rows, b, k, n, bias, c, cOff, ldc, 0, panels);
+            if (low) {
+                LowPrecision.range(a, aOff, lda, 0, rows, bm, bias, c, cOff, ldc, 0, panels);
+            } else {
+                range(a, aOff, lda, 0, rows, b, k, n, bias, c, cOff, ldc, 0, panels);
+            }
             return;
         }
         int panelParts = Math.min(panels, threads);
@@ -54,7 +59,11 @@ final class Gemm {
                 int r1 = Math.min(rows, r0 + tilesPerPart * MR);
                 int p0 = (int) ((long) panels * pp / panelParts);
                 int p1 = (int) ((long) panels * (pp + 1) / panelParts);
-                range(a, aOff, lda, r0, r1, b, k, n, bias, c, cOff, ldc, p0, p1);
+                if (low) {
+                    LowPrecision.range(a, aOff, lda, r0, r1, bm, bias, c, cOff, ldc, p0, p1);
+                } else {
+                    range(a, aOff, lda, r0, r1, b, k, n, bias, c, cOff, ldc, p0, p1);
+                }
             }
         });
     }
@@ -106,7 +115,7 @@ final class Gemm {
         }
     }
 
-    private static void addBias(float[] c, int off, float[] bias, int col, int valid) {
+    static void addBias(float[] c, int off, float[] bias, int col, int valid) {
         int j = 0;
         if (valid == NR) {
             FloatVector.fromArray(F, c, off).add(FloatVector.fromArray(F, bias, col)).intoArray(c, off);

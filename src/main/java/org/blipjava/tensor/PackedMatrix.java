@@ -10,14 +10,100 @@ package org.blipjava.tensor;
  * Immutable after construction (the array is not exposed).
  */
 public final class PackedMatrix {
+    // Exactly one of data (F32), half (BF16) and q8 (INT8, with scales per column) is set.
     private final float[] data;
+    private final short[] half;
+    private final byte[] q8;
+    private final float[] scales;
     private final int k;
     private final int n;
 
     private PackedMatrix(float[] data, int k, int n) {
+        this(data, null, null, null, k, n);
+    }
+
+    private PackedMatrix(float[] data, short[] half, byte[] q8, float[] scales, int k, int n) {
         this.data = data;
+        this.half = half;
+        this.q8 = q8;
+        this.scales = scales;
         this.k = k;
         this.n = n;
+    }
+
+    /** How the values are stored. */
+    public WeightPrecision precision() {
+        return data != null ? WeightPrecision.F32 : half != null ? WeightPrecision.BF16 : WeightPrecision.INT8;
+    }
+
+    /**
+     * This matrix stored at another precision (this one when it already is): bfloat16 rounds each
+     * value to nearest even; int8 scales each column (output feature) by its largest magnitude / 127.
+     * Only a float32 matrix can be converted.
+     */
+    public PackedMatrix withPrecision(WeightPrecision p) {
+        if (p == precision()) {
+            return this;
+        }
+        if (data == null) {
+            throw new IllegalStateException("only a float32 matrix can be converted, this one is " + precision());
+        }
+        int nr = Gemm.NR;
+        switch (p) {
+            case BF16 -> {
+                short[] h = new short[data.length];
+                for (int i = 0; i < h.length; i++) {
+                    int bits = Float.floatToRawIntBits(data[i]);
+                    h[i] = (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
+                }
+                return new PackedMatrix(null, h, null, null, k, n);
+            }
+            case INT8 -> {
+                int panels = panels(n);
+                float[] sc = new float[panels * nr];
+                for (int c = 0; c < n; c++) {
+                    int base = (c / nr) * k * nr + c % nr;
+                    float max = 0f;
+                    for (int kk = 0; kk < k; kk++) {
+                        max = Math.max(max, Math.abs(data[base + kk * nr]));
+                    }
+                    sc[c] = max == 0f ? 1f : max / 127f;
+                }
+                byte[] q = new byte[data.length];
+                for (int c = 0; c < n; c++) {
+                    int base = (c / nr) * k * nr + c % nr;
+                    float inv = 1f / sc[c];
+                    for (int kk = 0; kk < k; kk++) {
+                        q[base + kk * nr] = (byte) Math.max(-127, Math.min(127, Math.round(data[base + kk * nr] * inv)));
+                    }
+                }
+                return new PackedMatrix(null, null, q, sc, k, n);
+            }
+            default -> throw new IllegalStateException("unreachable: " + p);
+        }
+    }
+
+    short[] half() {
+        return half;
+    }
+
+    byte[] q8() {
+        return q8;
+    }
+
+    float[] scales() {
+        return scales;
+    }
+
+    /** Element {@code i} of the packed array as float32. */
+    private float at(int i) {
+        if (data != null) {
+            return data[i];
+        }
+        if (half != null) {
+            return Float.intBitsToFloat((half[i] & 0xffff) << 16);
+        }
+        return q8[i] * scales[(i / (k * Gemm.NR)) * Gemm.NR + i % Gemm.NR];
     }
 
     /** Columns per panel (two vectors of the preferred species). */
@@ -133,7 +219,7 @@ public final class PackedMatrix {
         int nr = Gemm.NR;
         int base = (c / nr) * k * nr + c % nr;
         for (int kk = 0; kk < k; kk++) {
-            out[off + kk] = data[base + kk * nr];
+            out[off + kk] = at(base + kk * nr);
         }
     }
 
@@ -144,7 +230,7 @@ public final class PackedMatrix {
         for (int c = 0; c < n; c++) {
             int base = (c / nr) * k * nr + c % nr;
             for (int kk = 0; kk < k; kk++) {
-                w[c * k + kk] = data[base + kk * nr];
+                w[c * k + kk] = at(base + kk * nr);
             }
         }
         return w;
@@ -164,9 +250,9 @@ public final class PackedMatrix {
             int src = ((from + c) / nr) * k * nr + (from + c) % nr;
             int dst = (c / nr) * k * nr + c % nr;
             for (int kk = 0; kk < k; kk++) {
-                d[dst + kk * nr] = data[src + kk * nr];
+                d[dst + kk * nr] = at(src + kk * nr);
             }
         }
-        return new PackedMatrix(d, k, count);
+        return new PackedMatrix(d, k, count).withPrecision(precision());
     }
 }
