@@ -28,6 +28,7 @@ import org.blipjava.model.BlipForConditionalGeneration;
 import org.blipjava.model.BlipForImageTextRetrieval;
 import org.blipjava.tensor.Kernels;
 import org.blipjava.tensor.Parallel;
+import org.blipjava.tensor.WeightPrecision;
 
 /**
  * The inference benchmark: a model of the given shapes with seeded random weights, timed on the
@@ -45,9 +46,10 @@ public final class Benchmark {
      * @param python    the Python interpreter with torch (Debian's {@code /usr/bin/python3})
      * @param torchScript the baseline script ({@code bench/torch_baseline.py})
      * @param sections    which parts to run
+     * @param precision   how the models store their weights (the matrix-product figures stay float32)
      */
     public record Options(BenchShapes shapes, int threads, int repeat, long seed, boolean torch, String python,
-                          Path torchScript, java.util.Set<Section> sections) {
+                          Path torchScript, java.util.Set<Section> sections, WeightPrecision precision) {
         public Options {
             if (threads < 1 || repeat < 1) {
                 throw new IllegalArgumentException("threads and repeat must be at least 1, got " + threads + " and "
@@ -131,7 +133,8 @@ public final class Benchmark {
             out.add(m);
         }
         return new Report(LocalDate.now().toString(), Machine.cpuModel(), Runtime.getRuntime().availableProcessors(),
-                options.threads(), "Java " + Runtime.version(), Machine.vectorBits(), s.name(), out, notes);
+                options.threads(), "Java " + Runtime.version(), Machine.vectorBits(),
+                s.name() + ", weights " + options.precision().name().toLowerCase(java.util.Locale.ROOT), out, notes);
     }
 
     private void stage(String what) {
@@ -201,9 +204,10 @@ public final class Benchmark {
         BlipForConditionalGeneration model;
         try (Arena arena = Arena.ofShared()) {
             StateDict sd = RandomWeights.captioning(config, arena, options.seed());
-            model = BlipForConditionalGeneration.load(sd, config, parallel);
+            model = BlipForConditionalGeneration.load(sd, config, parallel, options.precision());
         }
         System.gc();
+        Memory.trimNative();
         Memory.resetPeak();
         Path image = writeImage(options.seed());
         try {
@@ -263,7 +267,7 @@ public final class Benchmark {
         BlipForImageTextRetrieval model;
         try (Arena arena = Arena.ofShared()) {
             StateDict sd = RandomWeights.retrieval(config, arena, options.seed() + 1);
-            model = BlipForImageTextRetrieval.load(sd, config, parallel);
+            model = BlipForImageTextRetrieval.load(sd, config, parallel, options.precision());
         }
         System.gc();
         int size = config.vision().imageSize();

@@ -22,6 +22,24 @@ final class Memory {
         return Double.NaN;
     }
 
+    /**
+     * Asks glibc to return freed native memory to the system ({@code malloc_trim(0)}), so the
+     * random weights' freed buffers do not count as resident; a no-op without glibc.
+     */
+    static void trimNative() {
+        try {
+            java.lang.foreign.Linker linker = java.lang.foreign.Linker.nativeLinker();
+            var sym = linker.defaultLookup().find("malloc_trim");
+            if (sym.isPresent()) {
+                int ignored = (int) linker.downcallHandle(sym.get(), java.lang.foreign.FunctionDescriptor.of(
+                        java.lang.foreign.ValueLayout.JAVA_INT, java.lang.foreign.ValueLayout.JAVA_LONG))
+                        .invokeExact(0L);
+            }
+        } catch (Throwable t) {
+            // only a measurement detail
+        }
+    }
+
     /** Restarts the peak from the current resident size (writing 5 to clear_refs, Linux 4.0+). */
     static void resetPeak() {
         try {

@@ -35,6 +35,10 @@ final class BenchCommand implements Callable<Integer> {
             description = "Run only these parts: matmul, caption, retrieval (comma-separated; default: all).")
     java.util.List<String> only;
 
+    @Option(names = "--dtype", defaultValue = "f32", paramLabel = "DTYPE",
+            description = "Weight storage of the models: f32, bf16 or int8 (float32 accumulation; default: ${DEFAULT-VALUE}).")
+    String dtype;
+
     @Option(names = "--json", description = "Print the report as JSON (every run's value included).")
     boolean json;
 
@@ -61,13 +65,21 @@ final class BenchCommand implements Callable<Integer> {
         }
         Benchmark.Options options = new Benchmark.Options(quick ? BenchShapes.quick() : BenchShapes.base(), t,
                 repeat, seed, torch, python, torchScript,
-                sections());
+                sections(), precision());
         PrintWriter err = spec.commandLine().getErr();
         Benchmark.Report report = Benchmark.run(options, err);
         PrintWriter out = spec.commandLine().getOut();
         out.print(json ? ReportFormat.json(report) + System.lineSeparator() : ReportFormat.markdown(report));
         out.flush();
         return 0;
+    }
+
+    private org.blipjava.tensor.WeightPrecision precision() {
+        try {
+            return org.blipjava.tensor.WeightPrecision.parse(dtype);
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--dtype: " + e.getMessage());
+        }
     }
 
     private java.util.Set<Benchmark.Section> sections() {

@@ -4,6 +4,7 @@ import org.blipjava.checkpoint.StateDict;
 import org.blipjava.config.BlipConfig;
 import org.blipjava.generation.StepDecoder;
 import org.blipjava.tensor.Parallel;
+import org.blipjava.tensor.WeightPrecision;
 
 /**
  * Image captioning ({@code vision_model.*}, {@code text_decoder.*}): the vision tower and a causal
@@ -27,8 +28,17 @@ public final class BlipForConditionalGeneration {
      * naming it. The state dict's file may be closed afterwards.
      */
     public static BlipForConditionalGeneration load(StateDict sd, BlipConfig config, Parallel parallel) {
-        BlipVisionModel vision = BlipVisionModel.load(sd, "vision_model.", config.vision(), parallel);
-        BlipTextLMHeadModel decoder = BlipTextLMHeadModel.load(sd, "text_decoder.", config.text(), parallel);
+        return load(sd, config, parallel, WeightPrecision.F32);
+    }
+
+    /**
+     * As {@link #load(StateDict, BlipConfig, Parallel)} with every linear layer's weight (and the
+     * word table) stored at {@code precision}; products still accumulate in float32.
+     */
+    public static BlipForConditionalGeneration load(StateDict sd, BlipConfig config, Parallel parallel,
+                                                    WeightPrecision precision) {
+        BlipVisionModel vision = BlipVisionModel.load(sd, "vision_model.", config.vision(), parallel, precision);
+        BlipTextLMHeadModel decoder = BlipTextLMHeadModel.load(sd, "text_decoder.", config.text(), parallel, precision);
         sd.requireAllTaken();
         return new BlipForConditionalGeneration(config, vision, decoder);
     }

@@ -4,6 +4,7 @@ import org.blipjava.checkpoint.StateDict;
 import org.blipjava.config.BlipConfig;
 import org.blipjava.tensor.Kernels;
 import org.blipjava.tensor.Parallel;
+import org.blipjava.tensor.WeightPrecision;
 
 /**
  * Image-text retrieval ({@code vision_model.*}, {@code text_encoder.*}, {@code vision_proj},
@@ -34,8 +35,14 @@ public final class BlipForImageTextRetrieval {
 
     /** Copies the weights out of {@code sd}; untaken keys are an error naming them. */
     public static BlipForImageTextRetrieval load(StateDict sd, BlipConfig config, Parallel parallel) {
-        BlipVisionModel vision = BlipVisionModel.load(sd, "vision_model.", config.vision(), parallel);
-        BlipTextModel encoder = BlipTextModel.load(sd, "text_encoder.", config.text(), false, parallel);
+        return load(sd, config, parallel, WeightPrecision.F32);
+    }
+
+    /** As {@link #load(StateDict, BlipConfig, Parallel)} with the transformers' weights stored at {@code precision}. */
+    public static BlipForImageTextRetrieval load(StateDict sd, BlipConfig config, Parallel parallel,
+                                                 WeightPrecision precision) {
+        BlipVisionModel vision = BlipVisionModel.load(sd, "vision_model.", config.vision(), parallel, precision);
+        BlipTextModel encoder = BlipTextModel.load(sd, "text_encoder.", config.text(), false, parallel, precision);
         int e = config.imageTextHiddenSize();
         Linear vp = Linear.load(sd, "vision_proj", config.vision().hiddenSize(), e, true);
         Linear tp = Linear.load(sd, "text_proj", config.text().hiddenSize(), e, true);

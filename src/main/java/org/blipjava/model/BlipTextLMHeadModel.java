@@ -5,6 +5,7 @@ import org.blipjava.config.BlipTextConfig;
 import org.blipjava.generation.StepDecoder;
 import org.blipjava.tensor.Kernels;
 import org.blipjava.tensor.Parallel;
+import org.blipjava.tensor.WeightPrecision;
 
 /**
  * The causal text decoder with its language-model head ({@code text_decoder.bert.*} and
@@ -33,13 +34,22 @@ public final class BlipTextLMHeadModel {
      * is absent (tied and deduplicated on save) the word embeddings are used, as the reference ties them.
      */
     public static BlipTextLMHeadModel load(StateDict sd, String prefix, BlipTextConfig config, Parallel parallel) {
-        BlipTextModel bert = BlipTextModel.load(sd, prefix + "bert.", config, false, parallel);
+        return load(sd, prefix, config, parallel, WeightPrecision.F32);
+    }
+
+    /** As {@link #load(StateDict, String, BlipTextConfig, Parallel)} with weights stored at {@code precision}. */
+    public static BlipTextLMHeadModel load(StateDict sd, String prefix, BlipTextConfig config, Parallel parallel,
+                                           WeightPrecision precision) {
+        BlipTextModel bert = BlipTextModel.load(sd, prefix + "bert.", config, false, parallel, precision);
         int d = config.hiddenSize();
         int vocab = config.vocabSize();
         String cp = prefix + "cls.predictions.";
-        Linear transform = Linear.load(sd, cp + "transform.dense", d, d, true);
+        Linear transform = Linear.load(sd, cp + "transform.dense", d, d, true, precision);
         LayerNorm ln = LayerNorm.load(sd, cp + "transform.LayerNorm", d, config.layerNormEps());
-        float[] w = sd.contains(cp + "decoder.weight") ? sd.floats(cp + "decoder.weight", vocab, d) : bert.wordEmbeddings();
+        org.blipjava.tensor.PackedMatrix w = sd.contains(cp + "decoder.weight")
+                ? org.blipjava.tensor.PackedMatrix.ofLinearWeight(sd.take(cp + "decoder.weight", vocab, d), 0, vocab)
+                        .withPrecision(precision)
+                : bert.wordEmbeddings();
         float[] bias = sd.floats(cp + "bias", vocab);
         if (sd.contains(cp + "decoder.bias")) {
             sd.take(cp + "decoder.bias", vocab);

@@ -5,7 +5,9 @@ import java.util.List;
 import org.blipjava.checkpoint.StateDict;
 import org.blipjava.config.BlipTextConfig;
 import org.blipjava.tensor.Kernels;
+import org.blipjava.tensor.PackedMatrix;
 import org.blipjava.tensor.Parallel;
+import org.blipjava.tensor.WeightPrecision;
 
 /**
  * BLIP's BERT-style text transformer (the "MED" of the paper), under {@code text_encoder.*},
@@ -24,12 +26,12 @@ public final class BlipTextModel {
     static final float SELF_MASK_VALUE = -10000f;
 
     record Attention(Linear query, Linear key, Linear value, Linear dense, LayerNorm layerNorm) {
-        static Attention load(StateDict sd, String prefix, int d, int kvIn, double eps) {
+        static Attention load(StateDict sd, String prefix, int d, int kvIn, double eps, WeightPrecision precision) {
             return new Attention(
-                    Linear.load(sd, prefix + "self.query", d, d, true),
-                    Linear.load(sd, prefix + "self.key", kvIn, d, true),
-                    Linear.load(sd, prefix + "self.value", kvIn, d, true),
-                    Linear.load(sd, prefix + "output.dense", d, d, true),
+                    Linear.load(sd, prefix + "self.query", d, d, true, precision),
+                    Linear.load(sd, prefix + "self.key", kvIn, d, true, precision),
+                    Linear.load(sd, prefix + "self.value", kvIn, d, true, precision),
+                    Linear.load(sd, prefix + "output.dense", d, d, true, precision),
                     LayerNorm.load(sd, prefix + "output.LayerNorm", d, eps));
         }
     }
@@ -45,13 +47,15 @@ public final class BlipTextModel {
 
     private final BlipTextConfig config;
     private final Parallel parallel;
-    private final float[] wordEmbeddings;
+    // The word table [vocab, D] packed as a linear weight: the tied LM head multiplies by it
+    // directly, and a lookup reads one column, so the model holds a single copy.
+    private final PackedMatrix wordEmbeddings;
     private final float[] positionEmbeddings;
     private final LayerNorm embeddingsLayerNorm;
     private final List<Layer> layers;
     private final Linear pooler;
 
-    private BlipTextModel(BlipTextConfig config, Parallel parallel, float[] wordEmbeddings, float[] positionEmbeddings,
+    private BlipTextModel(BlipTextConfig config, Parallel parallel, PackedMatrix wordEmbeddings, float[] positionEmbeddings,
                           LayerNorm embeddingsLayerNorm, List<Layer> layers, Linear pooler) {
         this.config = config;
         this.parallel = parallel;
@@ -69,6 +73,12 @@ public final class BlipTextModel {
      */
     public static BlipTextModel load(StateDict sd, String prefix, BlipTextConfig config, boolean withPooler,
                                      Parallel parallel) {
+        return load(sd, prefix, config, withPooler, parallel, WeightPrecision.F32);
+    }
+
+    /** As {@link #load(StateDict, String, BlipTextConfig, boolean, Parallel)} with weights stored at {@code precision}. */
+    public static BlipTextModel load(StateDict sd, String prefix, BlipTextConfig config, boolean withPooler,
+                                     Parallel parallel, WeightPrecision precision) {
         int d = config.hiddenSize();
         if (d % config.numAttentionHeads() != 0) {
             throw new IllegalArgumentException("text hidden_size " + d + " is not a multiple of num_attention_heads "
@@ -76,21 +86,23 @@ public final class BlipTextModel {
         }
         double eps = config.layerNormEps();
         sd.ignore(prefix + "embeddings.position_ids");
-        float[] word = sd.floats(prefix + "embeddings.word_embeddings.weight", config.vocabSize(), d);
+        PackedMatrix word = PackedMatrix.ofLinearWeight(
+                sd.take(prefix + "embeddings.word_embeddings.weight", config.vocabSize(), d), 0, config.vocabSize())
+                .withPrecision(precision);
         float[] pos = sd.floats(prefix + "embeddings.position_embeddings.weight", config.maxPositionEmbeddings(), d);
         LayerNorm ln = LayerNorm.load(sd, prefix + "embeddings.LayerNorm", d, eps);
         List<Layer> layers = new ArrayList<>();
         for (int i = 0; i < config.numHiddenLayers(); i++) {
             String lp = prefix + "encoder.layer." + i + ".";
-            Attention self = Attention.load(sd, lp + "attention.", d, d, eps);
+            Attention self = Attention.load(sd, lp + "attention.", d, d, eps, precision);
             Attention cross = config.isDecoder()
-                    ? Attention.load(sd, lp + "crossattention.", d, config.encoderHiddenSize(), eps) : null;
+                    ? Attention.load(sd, lp + "crossattention.", d, config.encoderHiddenSize(), eps, precision) : null;
             layers.add(new Layer(self, cross,
-                    Linear.load(sd, lp + "intermediate.dense", d, config.intermediateSize(), true),
-                    Linear.load(sd, lp + "output.dense", config.intermediateSize(), d, true),
+                    Linear.load(sd, lp + "intermediate.dense", d, config.intermediateSize(), true, precision),
+                    Linear.load(sd, lp + "output.dense", config.intermediateSize(), d, true, precision),
                     LayerNorm.load(sd, lp + "output.LayerNorm", d, eps)));
         }
-        Linear pooler = withPooler ? Linear.load(sd, prefix + "pooler.dense", d, d, true) : null;
+        Linear pooler = withPooler ? Linear.load(sd, prefix + "pooler.dense", d, d, true, precision) : null;
         return new BlipTextModel(config, parallel, word, pos, ln, layers, pooler);
     }
 
@@ -102,8 +114,8 @@ public final class BlipTextModel {
         return config.hiddenSize();
     }
 
-    /** The word embedding table [vocab, D] (the LM head falls back to it when its weight is tied). */
-    float[] wordEmbeddings() {
+    /** The word embedding table [vocab, D], packed (the LM head uses it when its weight is tied). */
+    PackedMatrix wordEmbeddings() {
         return wordEmbeddings;
     }
 
@@ -276,7 +288,14 @@ public final class BlipTextModel {
                     + config.maxPositionEmbeddings());
         }
         float[] x = new float[rows * len * d];
-        Kernels.embedding(wordEmbeddings, config.vocabSize(), d, flatIds, x, 0);
+        for (int i = 0; i < flatIds.length; i++) {
+            int id = flatIds[i];
+            if (id < 0 || id >= config.vocabSize()) {
+                throw new IllegalArgumentException("token id " + id + " at position " + i
+                        + " is outside the vocabulary [0, " + config.vocabSize() + ")");
+            }
+            wordEmbeddings.copyColumn(id, x, i * d);
+        }
         for (int r = 0; r < rows; r++) {
             for (int t = 0; t < len; t++) {
                 int o = (r * len + t) * d;

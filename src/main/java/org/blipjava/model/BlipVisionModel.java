@@ -6,6 +6,7 @@ import org.blipjava.checkpoint.StateDict;
 import org.blipjava.config.BlipVisionConfig;
 import org.blipjava.tensor.Kernels;
 import org.blipjava.tensor.Parallel;
+import org.blipjava.tensor.WeightPrecision;
 
 /**
  * BLIP's vision transformer ({@code vision_model.*}): a convolutional patch embedding, a class
@@ -51,6 +52,15 @@ public final class BlipVisionModel {
      * @param parallel the threads kernels run on; owned by the caller and used for every call
      */
     public static BlipVisionModel load(StateDict sd, String prefix, BlipVisionConfig config, Parallel parallel) {
+        return load(sd, prefix, config, parallel, WeightPrecision.F32);
+    }
+
+    /**
+     * As {@link #load(StateDict, String, BlipVisionConfig, Parallel)} with the linear layers'
+     * weights stored at {@code precision} (float32 accumulation either way).
+     */
+    public static BlipVisionModel load(StateDict sd, String prefix, BlipVisionConfig config, Parallel parallel,
+                                       WeightPrecision precision) {
         int d = config.hiddenSize();
         int p = config.patchSize();
         double eps = config.layerNormEps();
@@ -62,14 +72,15 @@ public final class BlipVisionModel {
         for (int i = 0; i < config.numHiddenLayers(); i++) {
             String lp = prefix + "encoder.layers." + i + ".";
             // qkv is one fused [3D, D] projection laid out as (q | k | v); split it once here.
-            Linear qkv = Linear.load(sd, lp + "self_attn.qkv", d, 3 * d, true);
+            String qkv = lp + "self_attn.qkv";
             layers.add(new Layer(
                     LayerNorm.load(sd, lp + "layer_norm1", d, eps),
-                    qkv.slice(0, d), qkv.slice(d, d), qkv.slice(2 * d, d),
-                    Linear.load(sd, lp + "self_attn.projection", d, d, true),
+                    Linear.loadRows(sd, qkv, d, 3 * d, 0, d, precision), Linear.loadRows(sd, qkv, d, 3 * d, d, d, precision),
+                    Linear.loadRows(sd, qkv, d, 3 * d, 2 * d, d, precision),
+                    Linear.load(sd, lp + "self_attn.projection", d, d, true, precision),
                     LayerNorm.load(sd, lp + "layer_norm2", d, eps),
-                    Linear.load(sd, lp + "mlp.fc1", d, config.intermediateSize(), true),
-                    Linear.load(sd, lp + "mlp.fc2", config.intermediateSize(), d, true)));
+                    Linear.load(sd, lp + "mlp.fc1", d, config.intermediateSize(), true, precision),
+                    Linear.load(sd, lp + "mlp.fc2", config.intermediateSize(), d, true, precision)));
         }
         LayerNorm post = LayerNorm.load(sd, prefix + "post_layernorm", d, eps);
         return new BlipVisionModel(config, parallel, cls, new Linear(convW, convB, 3 * p * p, d), pos, layers, post);

@@ -4,6 +4,7 @@ import org.blipjava.checkpoint.StateDict;
 import org.blipjava.tensor.Kernels;
 import org.blipjava.tensor.PackedMatrix;
 import org.blipjava.tensor.Parallel;
+import org.blipjava.tensor.WeightPrecision;
 
 /**
  * An {@code nn.Linear} layer: its weight packed once for the matrix-product kernels (only the
@@ -18,9 +19,28 @@ record Linear(PackedMatrix packed, float[] bias, int in, int out) {
 
     /** Takes {@code prefix.weight} (and {@code prefix.bias} when {@code withBias}) from the state dict. */
     static Linear load(StateDict sd, String prefix, int in, int out, boolean withBias) {
-        float[] w = sd.floats(prefix + ".weight", out, in);
+        return load(sd, prefix, in, out, withBias, WeightPrecision.F32);
+    }
+
+    /** As {@link #load(StateDict, String, int, int, boolean)}, storing the weight at {@code precision}. */
+    static Linear load(StateDict sd, String prefix, int in, int out, boolean withBias, WeightPrecision precision) {
+        PackedMatrix w = PackedMatrix.ofLinearWeight(sd.take(prefix + ".weight", out, in), 0, out)
+                .withPrecision(precision);
         float[] b = withBias ? sd.floats(prefix + ".bias", out) : null;
         return new Linear(w, b, in, out);
+    }
+
+    /**
+     * Output rows {@code [from, from+count)} of the fused projection {@code prefix} (weight
+     * {@code [fusedOut, in]}), packed straight from the checkpoint.
+     */
+    static Linear loadRows(StateDict sd, String prefix, int in, int fusedOut, int from, int count,
+                           WeightPrecision precision) {
+        PackedMatrix w = PackedMatrix.ofLinearWeight(sd.take(prefix + ".weight", fusedOut, in), from, count)
+                .withPrecision(precision);
+        float[] b = new float[count];
+        System.arraycopy(sd.floats(prefix + ".bias", fusedOut), from, b, 0, count);
+        return new Linear(w, b, in, count);
     }
 
     /** The weight in PyTorch layout {@code [out, in]}, unpacked into a new array. */

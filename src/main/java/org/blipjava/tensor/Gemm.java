@@ -35,26 +35,38 @@ final class Gemm {
         int k = bm.k();
         int n = bm.n();
         float[] b = bm.data();
+        boolean low = b == null;
         int panels = PackedMatrix.panels(n);
         int tiles = (rows + MR - 1) / MR;
         int threads = p.threads();
         long flops = 2L * rows * k * n;
         if (threads == 1 || flops < 200_000) {
-            range(a, aOff, lda, 0, rows, b, k, n, bias, c, cOff, ldc, 0, panels);
+            if (low) {
+                LowPrecision.range(a, aOff, lda, 0, rows, bm, bias, c, cOff, ldc, 0, panels);
+            } else {
+                range(a, aOff, lda, 0, rows, b, k, n, bias, c, cOff, ldc, 0, panels);
+            }
             return;
         }
-        int panelParts = Math.min(panels, threads);
-        int rowParts = panelParts >= threads ? 1 : Math.min(tiles, (threads + panelParts - 1) / panelParts);
-        int tilesPerPart = (tiles + rowParts - 1) / rowParts;
-        p.forRange(panelParts * rowParts, 1, (s, e) -> {
+        // Tasks of about one cached row block by a few panels, handed out dynamically: enough of
+        // them that a thread slowed by a shared core does not hold up the others.
+        int blockTiles = Math.max(1, Math.max(MR, (A_BLOCK_FLOATS / Math.max(1, k)) / MR * MR) / MR);
+        int rowTasks = (tiles + blockTiles - 1) / blockTiles;
+        int panelGroup = Math.max(1, Math.min(4, panels * rowTasks / (8 * threads)));
+        int panelTasks = (panels + panelGroup - 1) / panelGroup;
+        p.forChunks(rowTasks * panelTasks, 1, (s, e) -> {
             for (int t = s; t < e; t++) {
-                int rp = t / panelParts;
-                int pp = t % panelParts;
-                int r0 = Math.min(rows, rp * tilesPerPart * MR);
-                int r1 = Math.min(rows, r0 + tilesPerPart * MR);
-                int p0 = (int) ((long) panels * pp / panelParts);
-                int p1 = (int) ((long) panels * (pp + 1) / panelParts);
-                range(a, aOff, lda, r0, r1, b, k, n, bias, c, cOff, ldc, p0, p1);
+                int rt = t / panelTasks;
+                int pt = t % panelTasks;
+                int r0 = Math.min(rows, rt * blockTiles * MR);
+                int r1 = Math.min(rows, r0 + blockTiles * MR);
+                int p0 = pt * panelGroup;
+                int p1 = Math.min(panels, p0 + panelGroup);
+                if (low) {
+                    LowPrecision.range(a, aOff, lda, r0, r1, bm, bias, c, cOff, ldc, p0, p1);
+                } else {
+                    range(a, aOff, lda, r0, r1, b, k, n, bias, c, cOff, ldc, p0, p1);
+                }
             }
         });
     }
@@ -106,7 +118,7 @@ final class Gemm {
         }
     }
 
-    private static void addBias(float[] c, int off, float[] bias, int col, int valid) {
+    static void addBias(float[] c, int off, float[] bias, int col, int valid) {
         int j = 0;
         if (valid == NR) {
             FloatVector.fromArray(F, c, off).add(FloatVector.fromArray(F, bias, col)).intoArray(c, off);

@@ -371,7 +371,8 @@ public final class Kernels {
         // Tasks run head by head over rows ordered by the entry they read, so consecutive rows that
         // share an entry (beams, texts scored against one image) reuse its packed keys and values.
         int[] order = rowsByEntry(rows, kvIndex);
-        p.forRange(rows * heads, 1, (s, e) -> {
+        int tasks = rows * heads;
+        p.forChunks(tasks, Math.max(1, tasks / (4 * p.threads())), (s, e) -> {
             if (blocked) {
                 float[] scores = new float[qBlock * kvLen];
                 float[] kt = new float[PackedMatrix.packedLength(hd, kvLen)];

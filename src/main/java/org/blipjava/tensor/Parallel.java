@@ -129,6 +129,67 @@ public final class Parallel implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs {@code [0, n)} in chunks of {@code grain} indices that idle threads take in turn, and
+     * waits for all. Unlike {@link #forRange(int, int, RangeBody)} no thread is tied to a fixed
+     * share, so a thread slowed down (by another process on a shared core) does not hold up the
+     * rest. Which thread runs a chunk varies; the body must not depend on it.
+     */
+    public void forChunks(int n, int grain, RangeBody body) {
+        if (n <= 0) {
+            return;
+        }
+        int g = Math.max(1, grain);
+        int chunks = (n + g - 1) / g;
+        int workers = Math.min(threads, chunks);
+        if (workers <= 1 || pool == null || insideWorker.get()) {
+            body.run(0, n);
+            return;
+        }
+        AtomicInteger next = new AtomicInteger();
+        Runnable worker = () -> {
+            int c;
+            while ((c = next.getAndIncrement()) < chunks) {
+                int start = c * g;
+                body.run(start, Math.min(n, start + g));
+            }
+        };
+        Future<?>[] futures = new Future<?>[workers - 1];
+        for (int i = 0; i < futures.length; i++) {
+            futures[i] = pool.submit(worker);
+        }
+        Throwable failure = null;
+        try {
+            worker.run();
+        } catch (RuntimeException | Error e) {
+            failure = e;
+            next.set(chunks);
+        }
+        for (Future<?> f : futures) {
+            try {
+                f.get();
+            } catch (ExecutionException e) {
+                if (failure == null) {
+                    failure = e.getCause();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                if (failure == null) {
+                    failure = e;
+                }
+            }
+        }
+        if (failure instanceof RuntimeException re) {
+            throw re;
+        }
+        if (failure instanceof Error err) {
+            throw err;
+        }
+        if (failure != null) {
+            throw new IllegalStateException("parallel loop failed", failure);
+        }
+    }
+
     /** Stops the workers; loops must not be started afterwards. */
     @Override
     public void close() {
