@@ -323,8 +323,7 @@ final class TrainCommand implements Callable<Integer> {
         }
         if (!r.validations().isEmpty()) {
             ValidationResult v = r.validations().getLast();
-            sb.append(String.format(Locale.ROOT, "validation (step %d): loss %.4f, BLEU-4 %.4f, CIDEr-D %.4f%n",
-                    v.step(), v.loss(), v.bleu4(), v.ciderD()));
+            sb.append(String.format(Locale.ROOT, "validation (step %d): loss %.4f%s%n", v.step(), v.loss(), metrics(v)));
         }
         if (!r.missingImages().isEmpty() || !r.failedImages().isEmpty()) {
             sb.append(String.format(Locale.ROOT, "images skipped: %d missing, %d unreadable%n", r.missingImages().size(),
@@ -338,6 +337,17 @@ final class TrainCommand implements Callable<Integer> {
         return sb.toString();
     }
 
+    private static String metrics(ValidationResult v) {
+        StringBuilder sb = new StringBuilder();
+        v.metrics().forEach((k, x) -> sb.append(String.format(Locale.ROOT, ", %s %.4f", switch (k) {
+            case ValidationResult.BLEU4 -> "BLEU-4";
+            case ValidationResult.CIDER_D -> "CIDEr-D";
+            case ValidationResult.VQA_ACCURACY -> "VQA accuracy";
+            default -> k;
+        }, x)));
+        return sb.toString();
+    }
+
     private static ObjectNode summary(TrainingResult r) {
         ObjectNode doc = JSON.createObjectNode();
         doc.put("steps", r.steps());
@@ -347,10 +357,10 @@ final class TrainCommand implements Callable<Integer> {
         r.losses().forEach(losses::add);
         ArrayNode vs = doc.putArray("validations");
         for (ValidationResult v : r.validations()) {
-            ObjectNode n = vs.addObject().put("step", v.step()).put("loss", v.loss()).put("bleu4", v.bleu4())
-                    .put("cider_d", v.ciderD());
-            ObjectNode caps = n.putObject("captions");
-            v.captions().forEach(caps::put);
+            ObjectNode n = vs.addObject().put("step", v.step()).put("loss", v.loss());
+            v.metrics().forEach(n::put);
+            ObjectNode outputs = n.putObject("outputs");
+            v.outputs().forEach(outputs::put);
         }
         ArrayNode missing = doc.putArray("missing_images");
         r.missingImages().forEach(p -> missing.add(p.toString()));
@@ -397,10 +407,8 @@ final class TrainCommand implements Callable<Integer> {
 
         @Override
         public void onValidation(ValidationResult r) {
-            line(String.format(Locale.ROOT, "validation at step %d: loss %.4f, BLEU-4 %.4f, CIDEr-D %.4f", r.step(),
-                    r.loss(), r.bleu4(), r.ciderD()));
-            r.captions().entrySet().stream().limit(3).forEach(c ->
-                    line("  " + Path.of(c.getKey()).getFileName() + ": " + c.getValue()));
+            line(String.format(Locale.ROOT, "validation at step %d: loss %.4f%s", r.step(), r.loss(), metrics(r)));
+            r.outputs().entrySet().stream().limit(3).forEach(c -> line("  " + c.getKey() + ": " + c.getValue()));
         }
 
         @Override

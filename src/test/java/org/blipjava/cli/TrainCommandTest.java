@@ -30,7 +30,7 @@ class TrainCommandTest {
         assertThat(doc.get("steps").asInt()).isEqualTo(2 * 48 / 8);
         assertThat(doc.get("losses")).hasSize(doc.get("steps").asInt());
         assertThat(doc.get("validations")).hasSize(1);
-        assertThat(doc.at("/validations/0/captions")).hasSize(ShapesData.kinds());
+        assertThat(doc.at("/validations/0/outputs")).hasSize(ShapesData.kinds());
         assertThat(r.err()).contains("step 4/12").contains("validation at step 12");
         try (Blip blip = Blip.load(Path.of(doc.get("final_model").asText()), LoadOptions.defaults().withThreads(1))) {
             assertThat(blip.caption(out.resolve("shapes-data").resolve("val-0000.png")).text()).isNotNull();

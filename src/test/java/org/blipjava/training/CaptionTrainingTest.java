@@ -71,7 +71,7 @@ class CaptionTrainingTest {
             assertThat(after.loss()).as("held-out loss before %s, after %s", before.loss(), after.loss())
                     .isLessThan(before.loss() * LOSS_FRACTION);
             assertThat(after.ciderD()).as("CIDEr-D before %s, after %s; captions %s", before.ciderD(),
-                    after.ciderD(), after.captions()).isGreaterThan(before.ciderD() + CIDER_GAIN);
+                    after.ciderD(), after.outputs()).isGreaterThan(before.ciderD() + CIDER_GAIN);
             assertThat(after.bleu4()).isGreaterThan(before.bleu4());
 
             // The saved model is the trained one: Blip generates exactly what validation generated.
@@ -84,7 +84,7 @@ class CaptionTrainingTest {
                     String text = out.get(i).text();
                     assertThat(text).startsWith(PROMPT.strip());
                     assertThat(text.substring(PROMPT.strip().length()).strip())
-                            .isEqualTo(after.captions().get(val.images().get(i).toString()));
+                            .isEqualTo(after.outputs().get(val.images().get(i).toString()));
                 }
             }
         }

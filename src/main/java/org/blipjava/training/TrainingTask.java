@@ -1,0 +1,42 @@
+package org.blipjava.training;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.function.Function;
+import org.blipjava.image.RgbImage;
+
+/**
+ * What a {@link Trainer} fine-tunes for: the training examples (each tied to one image), the loss
+ * of a batch of them, and the validation. Implementations: {@link CaptionTask}, {@link VqaTask}.
+ */
+interface TrainingTask {
+    /** The {@code architectures} entry the model's config.json must list. */
+    String architecture();
+
+    /** Number of training examples. */
+    int size();
+
+    /** The image of example {@code i}. */
+    Path image(int i);
+
+    /** Number of distinct training images. */
+    int imageCount();
+
+    /** Images the data lists but that do not exist (dropped before training). */
+    List<Path> missingImages();
+
+    /** The loss of a batch, built over {@code params}. */
+    BatchLoss objective(Parameters params);
+
+    /**
+     * Validates the current weights, or returns null when there is no validation data.
+     *
+     * @param reader decodes an image, or returns null when it cannot (already reported)
+     */
+    ValidationResult validate(Parameters params, int step, Function<Path, RgbImage> reader);
+
+    /** The loss of one batch: example {@code examples[r]} with image row {@code r} of {@code pixels}. */
+    interface BatchLoss {
+        Tensor loss(Tape tape, float[] pixels, int[] examples);
+    }
+}
