@@ -26,6 +26,7 @@ import org.blipjava.training.TrainingListener;
 import org.blipjava.training.TrainingResult;
 import org.blipjava.training.TrainingSettings;
 import org.blipjava.training.ValidationResult;
+import org.blipjava.training.VqaData;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
@@ -33,13 +34,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
-/** {@code blip train}: fine-tunes a captioning model, with resumable checkpoints. */
+/** {@code blip train}: fine-tunes a captioning or VQA model, with resumable checkpoints. */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Fine-tunes a BLIP captioning model (BlipForConditionalGeneration) with BLIP's recipe:",
-            "LM loss with label smoothing, AdamW, linear warm-up then cosine decay, random resized crops and flips.",
+        description = {"Fine-tunes a BLIP captioning model (BlipForConditionalGeneration, --task caption) or VQA model",
+            "(BlipForQuestionAnswering, --task vqa) with BLIP's recipe: LM loss with label smoothing, AdamW,",
+            "linear warm-up then cosine decay, random resized crops and flips.",
             "Writes resumable checkpoints to OUTPUT/checkpoints/step-N/ (each a loadable model directory) and the",
-            "trained model to OUTPUT/final/. Data: Karpathy COCO/Flickr JSON, BLIP's [{image, caption}] lists, or",
-            "the Flickr30k CSV. Settings may also come from --config FILE, a JSON object keyed by the long flag",
+            "trained model to OUTPUT/final/. Caption data: Karpathy COCO/Flickr JSON, BLIP's [{image, caption}]",
+            "lists, or the Flickr30k CSV; VQA data: BLIP's [{image, question, answer: [..]}] lists. Settings may also come from --config FILE, a JSON object keyed by the long flag",
             "names without dashes (flags on the command line win)."})
 final class TrainCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -52,11 +54,11 @@ final class TrainCommand implements Callable<Integer> {
     Path config;
 
     @Option(names = "--task", paramLabel = "TASK", defaultValue = "caption",
-            description = "What to fine-tune for; only 'caption' is supported (default: ${DEFAULT-VALUE}).")
+            description = "caption or vqa (default: ${DEFAULT-VALUE}).")
     String task;
 
     @Option(names = {"-m", "--model"}, paramLabel = "MODEL",
-            description = "The captioning model to start from: a directory or a Hugging Face Hub id.")
+            description = "The model to start from: a directory or a Hugging Face Hub id.")
     String model;
 
     @Option(names = "--revision", paramLabel = "REV", description = "Hub revision when --model is a Hub id.")
@@ -81,7 +83,7 @@ final class TrainCommand implements Callable<Integer> {
     String valSplit;
 
     @Option(names = "--shapes-demo",
-            description = "Render a small shapes dataset into OUTPUT/shapes-data and train and validate on it.")
+            description = "Render a small shapes dataset (captions, or questions with --task vqa) into OUTPUT/shapes-data and train and validate on it.")
     boolean shapesDemo;
 
     @Option(names = "--output", paramLabel = "DIR", description = "Where checkpoints and the final model go.")
@@ -198,28 +200,35 @@ final class TrainCommand implements Callable<Integer> {
         try (ModelLocator locator = ModelLocator.fromSystem(bars ? ConsoleProgressListener.forStderr(true) : DownloadListener.NONE)) {
             modelDir = locator.resolve(model, revision);
         }
-        CaptionData trainData;
-        CaptionData valData = null;
+        boolean vqa = task.equals("vqa");
+        Path trainFile = train;
+        Path valFile = val;
+        Path root = imageRoot;
         if (shapesDemo) {
             Path dir = output.resolve("shapes-data");
-            trainData = CaptionData.read(ShapesData.write(dir, "train", 48, 72, seed), null, null);
-            valData = CaptionData.read(ShapesData.write(dir, "val", ShapesData.kinds(), 72, seed + 1), null, null);
-        } else {
-            trainData = CaptionData.read(train, imageRoot, trainSplit);
-            if (val != null) {
-                valData = CaptionData.read(val, imageRoot, valSplit);
-            }
-        }
-        reportMissing(err, train, trainData);
-        if (valData != null) {
-            reportMissing(err, val, valData);
+            trainFile = vqa ? ShapesData.writeVqa(dir, "train", 48, 72, seed) : ShapesData.write(dir, "train", 48, 72, seed);
+            valFile = vqa ? ShapesData.writeVqa(dir, "val", ShapesData.kinds(), 72, seed + 1)
+                    : ShapesData.write(dir, "val", ShapesData.kinds(), 72, seed + 1);
+            root = null;
         }
         try (Parallel parallel = threads == null ? Parallel.ofAvailableProcessors() : new Parallel(threads)) {
             Trainer trainer = new Trainer(modelDir, settings, parallel);
             Progress progress = new Progress(err, bars);
             TrainingResult result;
             try {
-                result = trainer.train(trainData, valData, output, resume, progress);
+                if (vqa) {
+                    VqaData trainData = VqaData.read(trainFile, root);
+                    VqaData valData = valFile == null ? null : VqaData.read(valFile, root);
+                    reportMissing(err, trainFile, trainData.missingImages());
+                    reportMissing(err, valFile, valData == null ? java.util.List.of() : valData.missingImages());
+                    result = trainer.trainVqa(trainData, valData, output, resume, progress);
+                } else {
+                    CaptionData trainData = CaptionData.read(trainFile, root, trainSplit);
+                    CaptionData valData = valFile == null ? null : CaptionData.read(valFile, root, valSplit);
+                    reportMissing(err, trainFile, trainData.missingImages());
+                    reportMissing(err, valFile, valData == null ? java.util.List.of() : valData.missingImages());
+                    result = trainer.train(trainData, valData, output, resume, progress);
+                }
             } finally {
                 progress.close();
             }
@@ -231,9 +240,9 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private void validate() {
-        if (!"caption".equals(task)) {
+        if (!"caption".equals(task) && !"vqa".equals(task)) {
             throw new ParameterException(spec.commandLine(), "--task " + task
-                    + " is not supported yet; only --task caption can be trained");
+                    + " is not supported; use --task caption or --task vqa (retrieval fine-tuning is not implemented)");
         }
         if (model == null) {
             throw new ParameterException(spec.commandLine(), "--model is required (a captioning model directory or Hub id)");
@@ -306,10 +315,10 @@ final class TrainCommand implements Callable<Integer> {
         throw new ParameterException(spec.commandLine(), config + ": setting '" + key + "' must be " + what + ", got " + v);
     }
 
-    private static void reportMissing(PrintWriter err, Path file, CaptionData data) {
-        if (!data.missingImages().isEmpty()) {
-            err.println("blip: " + data.missingImages().size() + " image(s) listed in " + file
-                    + " do not exist and are skipped with their captions (first: " + data.missingImages().getFirst() + ")");
+    private static void reportMissing(PrintWriter err, Path file, java.util.List<Path> missing) {
+        if (!missing.isEmpty()) {
+            err.println("blip: " + missing.size() + " image(s) listed in " + file
+                    + " do not exist and are skipped with their texts (first: " + missing.getFirst() + ")");
             err.flush();
         }
     }

@@ -38,6 +38,15 @@ class TrainCommandTest {
     }
 
     @Test
+    void vqaShapesDemoReportsAccuracy(@TempDir Path tmp) throws Exception {
+        String vqaModel = Fixtures.sets().getFirst().model("tiny-vqa").toString();
+        CliTest.Run r = CliTest.run("train", "--task", "vqa", "--model", vqaModel, "--shapes-demo", "--output",
+                tmp.resolve("run").toString(), "--epochs", "1", "--batch-size", "16", "--threads", "2", "--no-progress");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("VQA accuracy").contains("trained model:");
+    }
+
+    @Test
     void configFileSettingsStopEarlyAndResumeContinues(@TempDir Path tmp) throws Exception {
         Path data = tmp.resolve("data");
         ShapesData.write(data, "train", 8, 64, 9);
@@ -71,6 +80,11 @@ class TrainCommandTest {
                 "--output", tmp.toString());
         assertThat(task.exit()).isEqualTo(Main.EXIT_USAGE);
         assertThat(task.err()).contains("--task retrieval is not supported");
+
+        CliTest.Run wrongModel = CliTest.run("train", "--task", "vqa", "--model", tinyCaption(), "--shapes-demo",
+                "--output", tmp.resolve("w").toString(), "--no-progress");
+        assertThat(wrongModel.exit()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(wrongModel.err()).contains("BlipForQuestionAnswering");
 
         Path cfg = tmp.resolve("c.json");
         Files.writeString(cfg, "{\"epochz\": 3}");
