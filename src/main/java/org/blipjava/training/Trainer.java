@@ -54,6 +54,7 @@ public final class Trainer {
     public static final String FINAL = "final";
     static final String STATE_FILE = "trainer_state.json";
     static final String OPTIMIZER_FILE = "optimizer.safetensors";
+    static final String TASK_STATE_FILE = "task_state.safetensors";
     private static final Pattern CHECKPOINT_NAME = Pattern.compile("step-(\\d{8})");
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -154,6 +155,18 @@ public final class Trainer {
         return run(task, outputDir, resume, listener);
     }
 
+    /**
+     * Fine-tunes a retrieval model ({@code BlipForImageTextRetrieval}) with BLIP's ITC and ITM
+     * losses: momentum encoders (EMA of the weights) give soft ITC targets, a queue of their
+     * features adds negatives, and ITM learns from hard negatives sampled by contrastive similarity
+     * ({@link RetrievalTask}). Validation reports ITC recall@1 both ways.
+     */
+    public TrainingResult trainRetrieval(CaptionData train, CaptionData val, RetrievalSettings retrieval,
+                                         Path outputDir, boolean resume, TrainingListener listener) throws IOException {
+        RetrievalTask task = new RetrievalTask(train, val, retrieval, config, tokenizer, processor, settings, parallel);
+        return run(task, outputDir, resume, listener);
+    }
+
     private TrainingResult run(TrainingTask task, Path outputDir, boolean resume, TrainingListener listener)
             throws IOException {
         if (!config.architectures().contains(task.architecture())) {
@@ -235,6 +248,12 @@ public final class Trainer {
                     float[][] m = optimizer.moments(e.getKey());
                     copyInto(f, "exp_avg." + e.getValue(), m[0], dir);
                     copyInto(f, "exp_avg_sq." + e.getValue(), m[1], dir);
+                }
+            }
+            Path taskState = dir.resolve(TASK_STATE_FILE);
+            if (java.nio.file.Files.isRegularFile(taskState)) {
+                try (SafetensorsFile f = SafetensorsFile.open(taskState)) {
+                    task.restoreState(f);
                 }
             }
             step = state.path("step").asInt();
@@ -405,6 +424,11 @@ public final class Trainer {
                     moments.add(SafetensorsWriter.f32("exp_avg_sq." + e.getValue(), e.getKey().shape(), m[1]));
                 }
                 SafetensorsWriter.write(tmp.resolve(OPTIMIZER_FILE), moments, Map.of("step", Long.toString(optimizer.steps())));
+                List<TensorData> taskTensors = task.stateTensors();
+                Map<String, String> taskMetadata = task.stateMetadata();
+                if (!taskTensors.isEmpty() || !taskMetadata.isEmpty()) {
+                    SafetensorsWriter.write(tmp.resolve(TASK_STATE_FILE), taskTensors, taskMetadata);
+                }
                 Files.write(tmp.resolve(STATE_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(state()));
                 Checkpointing.replaceDirectory(tmp, target);
             } finally {

@@ -35,6 +35,19 @@ interface TrainingTask {
      */
     ValidationResult validate(Parameters params, int step, Function<Path, RgbImage> reader);
 
+    /** Tensors of the task's own training state (momentum encoders, queues) for a checkpoint; none by default. */
+    default List<org.blipjava.checkpoint.TensorData> stateTensors() {
+        return List.of();
+    }
+
+    /** Scalars of the task's own training state, saved as the state file's metadata. */
+    default java.util.Map<String, String> stateMetadata() {
+        return java.util.Map.of();
+    }
+
+    /** Restores what {@link #stateTensors} and {@link #stateMetadata} saved (copying: the file closes after). */
+    default void restoreState(org.blipjava.checkpoint.SafetensorsFile saved) {}
+
     /** The loss of one batch: example {@code examples[r]} with image row {@code r} of {@code pixels}. */
     interface BatchLoss {
         Tensor loss(Tape tape, float[] pixels, int[] examples);

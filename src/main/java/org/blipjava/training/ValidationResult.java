@@ -8,9 +8,10 @@ import java.util.Map;
  * A validation of the model being trained.
  *
  * @param step    optimizer steps done when it ran
- * @param loss    mean LM loss per target token over the validation data (no augmentation)
+ * @param loss    the validation loss (no augmentation): the LM loss per target token for
+ *                captioning and VQA, the text-to-image ITC cross-entropy for retrieval
  * @param metrics task metrics by name: {@value #BLEU4} and {@value #CIDER_D} for captioning,
- *                {@value #VQA_ACCURACY} for VQA
+ *                {@value #VQA_ACCURACY} for VQA, {@value #I2T_R1} and {@value #T2I_R1} for retrieval
  * @param outputs the generated text per validation item (captions per image file with the prompt
  *                removed; answers per "image | question")
  */
@@ -21,6 +22,10 @@ public record ValidationResult(int step, double loss, Map<String, Double> metric
     public static final String CIDER_D = "cider_d";
     /** Mean VQA accuracy of generated answers. */
     public static final String VQA_ACCURACY = "vqa_accuracy";
+    /** Image-to-text recall@1 by ITC similarity (an image counts when its best text is one of its own). */
+    public static final String I2T_R1 = "i2t_r1";
+    /** Text-to-image recall@1 by ITC similarity. */
+    public static final String T2I_R1 = "t2i_r1";
 
     public ValidationResult {
         metrics = Collections.unmodifiableMap(new LinkedHashMap<>(metrics));
