@@ -20,6 +20,7 @@ import org.blipjava.hub.DownloadListener;
 import org.blipjava.hub.ModelLocator;
 import org.blipjava.tensor.Parallel;
 import org.blipjava.training.CaptionData;
+import org.blipjava.training.RetrievalSettings;
 import org.blipjava.training.ShapesData;
 import org.blipjava.training.Trainer;
 import org.blipjava.training.TrainingListener;
@@ -36,11 +37,13 @@ import picocli.CommandLine.Spec;
 
 /** {@code blip train}: fine-tunes a captioning or VQA model, with resumable checkpoints. */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Fine-tunes a BLIP captioning model (BlipForConditionalGeneration, --task caption) or VQA model",
-            "(BlipForQuestionAnswering, --task vqa) with BLIP's recipe: LM loss with label smoothing, AdamW,",
-            "linear warm-up then cosine decay, random resized crops and flips.",
+        description = {"Fine-tunes a BLIP captioning model (BlipForConditionalGeneration, --task caption), VQA model",
+            "(BlipForQuestionAnswering, --task vqa) or retrieval model (BlipForImageTextRetrieval, --task retrieval)",
+            "with BLIP's recipe: LM loss with label smoothing (caption, vqa) or ITC with momentum distillation and a",
+            "feature queue plus ITM with hard negatives (retrieval); AdamW, linear warm-up then cosine decay,",
+            "random resized crops and flips.",
             "Writes resumable checkpoints to OUTPUT/checkpoints/step-N/ (each a loadable model directory) and the",
-            "trained model to OUTPUT/final/. Caption data: Karpathy COCO/Flickr JSON, BLIP's [{image, caption}]",
+            "trained model to OUTPUT/final/. Caption and retrieval data: Karpathy COCO/Flickr JSON, BLIP's [{image, caption}]",
             "lists, or the Flickr30k CSV; VQA data: BLIP's [{image, question, answer: [..]}] lists. Settings may also come from --config FILE, a JSON object keyed by the long flag",
             "names without dashes (flags on the command line win)."})
 final class TrainCommand implements Callable<Integer> {
@@ -54,7 +57,7 @@ final class TrainCommand implements Callable<Integer> {
     Path config;
 
     @Option(names = "--task", paramLabel = "TASK", defaultValue = "caption",
-            description = "caption or vqa (default: ${DEFAULT-VALUE}).")
+            description = "caption, vqa or retrieval (default: ${DEFAULT-VALUE}).")
     String task;
 
     @Option(names = {"-m", "--model"}, paramLabel = "MODEL",
@@ -140,6 +143,22 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-augment", description = "Train on the plainly resized images (no random crops and flips).")
     boolean noAugment;
 
+    @Option(names = "--temperature", paramLabel = "T", defaultValue = "0.07",
+            description = "Retrieval: ITC temperature (default: ${DEFAULT-VALUE}).")
+    double temperature;
+
+    @Option(names = "--momentum", paramLabel = "M", defaultValue = "0.995",
+            description = "Retrieval: EMA factor of the momentum encoders (default: ${DEFAULT-VALUE}).")
+    double momentum;
+
+    @Option(names = "--alpha", paramLabel = "A", defaultValue = "0.4",
+            description = "Retrieval: weight of the momentum soft targets (default: ${DEFAULT-VALUE}).")
+    double alpha;
+
+    @Option(names = "--queue-size", paramLabel = "N", defaultValue = "57600",
+            description = "Retrieval: momentum features queued as extra negatives (default: ${DEFAULT-VALUE}).")
+    int queueSize;
+
     @Option(names = "--validate-every", paramLabel = "N", defaultValue = "0",
             description = "Validate every N optimizer steps; 0 for only at the end (default: ${DEFAULT-VALUE}).")
     int validateEvery;
@@ -222,6 +241,18 @@ final class TrainCommand implements Callable<Integer> {
                     reportMissing(err, trainFile, trainData.missingImages());
                     reportMissing(err, valFile, valData == null ? java.util.List.of() : valData.missingImages());
                     result = trainer.trainVqa(trainData, valData, output, resume, progress);
+                } else if (task.equals("retrieval")) {
+                    RetrievalSettings rs;
+                    try {
+                        rs = new RetrievalSettings(temperature, momentum, alpha, queueSize);
+                    } catch (IllegalArgumentException e) {
+                        throw new ParameterException(spec.commandLine(), e.getMessage());
+                    }
+                    CaptionData trainData = CaptionData.read(trainFile, root, trainSplit);
+                    CaptionData valData = valFile == null ? null : CaptionData.read(valFile, root, valSplit);
+                    reportMissing(err, trainFile, trainData.missingImages());
+                    reportMissing(err, valFile, valData == null ? java.util.List.of() : valData.missingImages());
+                    result = trainer.trainRetrieval(trainData, valData, rs, output, resume, progress);
                 } else {
                     CaptionData trainData = CaptionData.read(trainFile, root, trainSplit);
                     CaptionData valData = valFile == null ? null : CaptionData.read(valFile, root, valSplit);
@@ -240,9 +271,9 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private void validate() {
-        if (!"caption".equals(task) && !"vqa".equals(task)) {
+        if (!"caption".equals(task) && !"vqa".equals(task) && !"retrieval".equals(task)) {
             throw new ParameterException(spec.commandLine(), "--task " + task
-                    + " is not supported; use --task caption or --task vqa (retrieval fine-tuning is not implemented)");
+                    + " is not supported; use --task caption, vqa or retrieval");
         }
         if (model == null) {
             throw new ParameterException(spec.commandLine(), "--model is required (a captioning model directory or Hub id)");
@@ -352,6 +383,8 @@ final class TrainCommand implements Callable<Integer> {
             case ValidationResult.BLEU4 -> "BLEU-4";
             case ValidationResult.CIDER_D -> "CIDEr-D";
             case ValidationResult.VQA_ACCURACY -> "VQA accuracy";
+            case ValidationResult.I2T_R1 -> "image-to-text R@1";
+            case ValidationResult.T2I_R1 -> "text-to-image R@1";
             default -> k;
         }, x)));
         return sb.toString();

@@ -47,6 +47,18 @@ class TrainCommandTest {
     }
 
     @Test
+    void retrievalShapesDemoReportsRecall(@TempDir Path tmp) throws Exception {
+        String itm = Fixtures.sets().getFirst().model("tiny-itm").toString();
+        CliTest.Run r = CliTest.run("train", "--task", "retrieval", "--model", itm, "--shapes-demo", "--output",
+                tmp.resolve("run").toString(), "--epochs", "1", "--batch-size", "16", "--queue-size", "16",
+                "--threads", "2", "--no-progress", "--json");
+        assertThat(r.exit()).as(r.err()).isZero();
+        JsonNode v = r.json().at("/validations/0");
+        assertThat(v.has("t2i_r1") && v.has("i2t_r1")).isTrue();
+        assertThat(Path.of(r.json().get("last_checkpoint").asText()).resolve("task_state.safetensors")).isRegularFile();
+    }
+
+    @Test
     void configFileSettingsStopEarlyAndResumeContinues(@TempDir Path tmp) throws Exception {
         Path data = tmp.resolve("data");
         ShapesData.write(data, "train", 8, 64, 9);
@@ -76,10 +88,10 @@ class TrainCommandTest {
 
     @Test
     void badSettingsEndWithOneLine(@TempDir Path tmp) throws Exception {
-        CliTest.Run task = CliTest.run("train", "--task", "retrieval", "--model", tinyCaption(), "--shapes-demo",
+        CliTest.Run task = CliTest.run("train", "--task", "pretrain", "--model", tinyCaption(), "--shapes-demo",
                 "--output", tmp.toString());
         assertThat(task.exit()).isEqualTo(Main.EXIT_USAGE);
-        assertThat(task.err()).contains("--task retrieval is not supported");
+        assertThat(task.err()).contains("--task pretrain is not supported");
 
         CliTest.Run wrongModel = CliTest.run("train", "--task", "vqa", "--model", tinyCaption(), "--shapes-demo",
                 "--output", tmp.resolve("w").toString(), "--no-progress");
