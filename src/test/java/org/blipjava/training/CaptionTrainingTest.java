@@ -77,7 +77,9 @@ class CaptionTrainingTest {
             // The saved model is the trained one: Blip generates exactly what validation generated.
             try (Blip blip = Blip.load(r.finalModel(), LoadOptions.defaults().withThreads(2))) {
                 List<RgbImage> imgs = val.images().stream().map(CaptionTrainingTest::read).toList();
-                GenerationConfig g = blip.generationDefaults().toBuilder().maxLength(s.maxGenerationLength() + 4 - 1)
+                int startLength = CaptionTexts.decoderStart(blip.tokenizer(), PROMPT, blip.config().text().bosTokenId()).length;
+                GenerationConfig g = blip.generationDefaults().toBuilder()
+                        .maxLength(s.maxGenerationLength() + startLength - 1)
                         .numBeams(1).doSample(false).build();
                 List<GeneratedText> out = blip.caption(imgs, PROMPT, g);
                 for (int i = 0; i < imgs.size(); i++) {
