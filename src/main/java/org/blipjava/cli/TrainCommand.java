@@ -160,7 +160,7 @@ final class TrainCommand implements Callable<Integer> {
     int queueSize;
 
     @Option(names = "--validate-every", paramLabel = "N", defaultValue = "0",
-            description = "Validate every N optimizer steps; 0 for only at the end (default: ${DEFAULT-VALUE}).")
+            description = "Validate before training and every N optimizer steps; 0 for only at the end (default: ${DEFAULT-VALUE}).")
     int validateEvery;
 
     @Option(names = "--checkpoint-every", paramLabel = "N", defaultValue = "500",

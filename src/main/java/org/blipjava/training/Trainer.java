@@ -298,6 +298,9 @@ public final class Trainer {
                     Math.min(settings.warmupSteps(), totalSteps), totalSteps);
             TrainingTask.BatchLoss objective = task.objective(params);
             listener.onStart(step, totalSteps);
+            if (step == 0 && settings.validateEvery() > 0) {
+                validate(); // the baseline that periodic validations are compared with
+            }
             while (step < stopAt) {
                 long t0 = System.nanoTime();
                 params.zeroGrad();

@@ -147,6 +147,7 @@ class CaptionTrainingTest {
 
             TrainingResult resumed = trainer.train(train, val, out, true, null);
             assertThat(resumed.losses()).isEqualTo(full.losses());
+            assertThat(full.validations()).extracting(ValidationResult::step).containsExactly(0, 3, 6, 9);
             assertThat(resumed.validations().stream().map(ValidationResult::loss).toList())
                     .isEqualTo(full.validations().stream().map(ValidationResult::loss).toList());
             assertThat(resumed.failedImages()).isEqualTo(full.failedImages());
