@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
 @Command(name = "blip",
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
-        description = "BLIP in Java: caption images, answer questions about them, match and embed images and texts.",
+        description = "BLIP in Java: caption images, answer questions about them, match and embed images and texts, fine-tune captioners.",
         subcommands = {
             CaptionCommand.class,
             VqaCommand.class,
@@ -25,6 +25,7 @@ import picocli.CommandLine.Command;
             ScoreCommand.class,
             ExplainCommand.class,
             BenchCommand.class,
+            TrainCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main {

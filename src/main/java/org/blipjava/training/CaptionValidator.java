@@ -72,7 +72,10 @@ public final class CaptionValidator {
             bleu4 = Bleu.score(set).corpus().get(Bleu.MAX_N - 1);
             cider = CiderD.score(set).corpus();
         }
-        return new ValidationResult(step, loss, bleu4, cider, generated);
+        Map<String, Double> metrics = new LinkedHashMap<>();
+        metrics.put(ValidationResult.BLEU4, bleu4);
+        metrics.put(ValidationResult.CIDER_D, cider);
+        return new ValidationResult(step, loss, metrics, generated);
     }
 
     private int textLimit() {

@@ -69,6 +69,40 @@ public final class ShapesData {
         return ann;
     }
 
+    /**
+     * Renders {@code count} images as {@link #write} does and writes {@code dir/<name>.json} in
+     * BLIP's VQA format with two questions per image, "what color is the shape?" and "what shape
+     * is it?", each answered (four times, as by four annotators) by the colour or shape name.
+     *
+     * @return the annotation file
+     */
+    public static Path writeVqa(Path dir, String name, int count, int size, long seed) throws IOException {
+        Path captions = write(dir, name + "-images", count, size, seed);
+        ObjectMapper json = new ObjectMapper();
+        ArrayNode list = json.createArrayNode();
+        for (int i = 0; i < count; i++) {
+            int kind = i % kinds();
+            String file = String.format(java.util.Locale.ROOT, "%s-images-%04d.png", name, i);
+            list.addObject().put("image", file).put("question", "what color is the shape?")
+                    .set("answer", answers(json, COLOURS.get(kind / SHAPES.size())));
+            list.addObject().put("image", file).put("question", "what shape is it?")
+                    .set("answer", answers(json, SHAPES.get(kind % SHAPES.size())));
+        }
+        Files.delete(captions);
+        Path ann = dir.resolve(name + ".json");
+        json.writerWithDefaultPrettyPrinter().writeValue(ann.toFile(), list);
+        return ann;
+    }
+
+    /** Four annotators giving the same answer, so VQA accuracy (which needs three agreeing others) can reach 1. */
+    private static ArrayNode answers(ObjectMapper json, String answer) {
+        ArrayNode a = json.createArrayNode();
+        for (int i = 0; i < 4; i++) {
+            a.add(answer);
+        }
+        return a;
+    }
+
     private static BufferedImage render(int kind, int size, TrainingRandom rng) {
         BufferedImage img = new BufferedImage(size, size, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();

@@ -28,10 +28,12 @@ import org.blipjava.tensor.Parallel;
 import org.blipjava.tokenizer.BertTokenizer;
 
 /**
- * Fine-tunes a captioning model ({@code BlipForConditionalGeneration}) with BLIP's recipe: LM loss
- * with label smoothing on {@code prompt + caption}, AdamW (no decay for biases and norms), linear
+ * Fine-tunes a captioning model ({@code BlipForConditionalGeneration}) or a VQA model
+ * ({@code BlipForQuestionAnswering}) with BLIP's recipe: LM loss with label smoothing on
+ * {@code prompt + caption} (or on the answer, given the question), AdamW (no decay for biases and norms), linear
  * warm-up then cosine decay per optimizer step, gradient accumulation and clipping, seeded
- * shuffling, random resized crops and flips, periodic validation ({@link CaptionValidator}), and
+ * shuffling, random resized crops and flips, periodic validation ({@link CaptionValidator},
+ * {@link VqaValidator}), and
  * resumable checkpoints.
  *
  * <p>Output layout: {@code OUT/checkpoints/step-NNNNNNNN/} holds a loadable model directory
@@ -52,6 +54,7 @@ public final class Trainer {
     public static final String FINAL = "final";
     static final String STATE_FILE = "trainer_state.json";
     static final String OPTIMIZER_FILE = "optimizer.safetensors";
+    static final String TASK_STATE_FILE = "task_state.safetensors";
     private static final Pattern CHECKPOINT_NAME = Pattern.compile("step-(\\d{8})");
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -75,10 +78,6 @@ public final class Trainer {
             this.config = BlipConfig.read(modelDir.resolve("config.json"));
         } catch (IOException e) {
             throw new UncheckedIOException(modelDir.resolve("config.json") + ": cannot read: " + e.getMessage(), e);
-        }
-        if (!config.architectures().contains("BlipForConditionalGeneration")) {
-            throw new IllegalArgumentException(modelDir + " is a " + config.architectures()
-                    + " model; captioning training needs a BlipForConditionalGeneration checkpoint");
         }
         this.tokenizer = BertTokenizer.load(modelDir);
         Path pp = modelDir.resolve("preprocessor_config.json");
@@ -107,11 +106,16 @@ public final class Trainer {
         return new CaptionValidator(data, config, tokenizer, processor, settings, parallel);
     }
 
-    /** Optimizer steps the schedule has for {@code examples} training captions. */
+    /** A validator of this model's answers on {@code data} with this trainer's settings. */
+    public VqaValidator vqaValidator(VqaData data) {
+        return new VqaValidator(data, config, tokenizer, processor, settings, parallel);
+    }
+
+    /** Optimizer steps the schedule has for {@code examples} training examples. */
     public int totalSteps(int examples) {
         int perEpoch = examples / settings.batchSize();
         if (perEpoch == 0) {
-            throw new IllegalArgumentException("the training data has " + examples + " captions, fewer than one batch of "
+            throw new IllegalArgumentException("the training data has " + examples + " examples, fewer than one batch of "
                     + settings.batchSize() + "; lower the batch size");
         }
         return Math.max(1, (int) Math.min(Integer.MAX_VALUE, (long) settings.epochs() * perEpoch / settings.gradAccum()));
@@ -124,7 +128,7 @@ public final class Trainer {
     }
 
     /**
-     * Trains.
+     * Fine-tunes a captioning model ({@code BlipForConditionalGeneration}).
      *
      * @param train     training captions
      * @param val       held-out captions for validation, or null for none
@@ -136,13 +140,46 @@ public final class Trainer {
      */
     public TrainingResult train(CaptionData train, CaptionData val, Path outputDir, boolean resume,
                                 TrainingListener listener) throws IOException {
+        CaptionTask task = new CaptionTask(train, val == null ? null : validator(val), config, tokenizer, settings);
+        return run(task, outputDir, resume, listener);
+    }
+
+    /**
+     * Fine-tunes a VQA model ({@code BlipForQuestionAnswering}) on answers; as
+     * {@link #train(CaptionData, CaptionData, Path, boolean, TrainingListener)} otherwise, with the
+     * VQA accuracy of generated answers as the validation metric.
+     */
+    public TrainingResult trainVqa(VqaData train, VqaData val, Path outputDir, boolean resume,
+                                   TrainingListener listener) throws IOException {
+        VqaTask task = new VqaTask(train, val == null ? null : vqaValidator(val), config, tokenizer, settings);
+        return run(task, outputDir, resume, listener);
+    }
+
+    /**
+     * Fine-tunes a retrieval model ({@code BlipForImageTextRetrieval}) with BLIP's ITC and ITM
+     * losses: momentum encoders (EMA of the weights) give soft ITC targets, a queue of their
+     * features adds negatives, and ITM learns from hard negatives sampled by contrastive similarity
+     * ({@link RetrievalTask}). Validation reports ITC recall@1 both ways.
+     */
+    public TrainingResult trainRetrieval(CaptionData train, CaptionData val, RetrievalSettings retrieval,
+                                         Path outputDir, boolean resume, TrainingListener listener) throws IOException {
+        RetrievalTask task = new RetrievalTask(train, val, retrieval, config, tokenizer, processor, settings, parallel);
+        return run(task, outputDir, resume, listener);
+    }
+
+    private TrainingResult run(TrainingTask task, Path outputDir, boolean resume, TrainingListener listener)
+            throws IOException {
+        if (!config.architectures().contains(task.architecture())) {
+            throw new IllegalArgumentException(modelDir + " is a " + config.architectures() + " model; this task needs a "
+                    + task.architecture() + " checkpoint");
+        }
         Path ckptRoot = outputDir.resolve(CHECKPOINTS);
         Path latest = latestCheckpoint(ckptRoot);
         if (latest != null && !resume) {
             throw new IllegalStateException(outputDir + " already holds training checkpoints (" + latest.getFileName()
                     + "); resume with --resume or choose another output directory");
         }
-        Run run = new Run(train, val, outputDir, listener);
+        Run run = new Run(task, outputDir, listener);
         if (latest != null) {
             run.restore(latest);
         } else {
@@ -165,8 +202,7 @@ public final class Trainer {
 
     /** The mutable state of one training run. */
     private final class Run {
-        final CaptionData train;
-        final CaptionData val;
+        final TrainingTask task;
         final Path outputDir;
         final TrainingListener listener;
         final TrainingRandom rng = new TrainingRandom(settings.seed());
@@ -183,12 +219,11 @@ public final class Trainer {
         int[] order;
         Path lastCheckpoint;
 
-        Run(CaptionData train, CaptionData val, Path outputDir, TrainingListener listener) {
-            this.train = train;
-            this.val = val;
+        Run(TrainingTask task, Path outputDir, TrainingListener listener) {
+            this.task = task;
             this.outputDir = outputDir;
             this.listener = listener == null ? new TrainingListener() {} : listener;
-            this.totalSteps = totalSteps(train.size());
+            this.totalSteps = totalSteps(task.size());
             this.augmentation = settings.augment()
                     ? ImageAugmentation.blip(processor.config().width(), processor.config().height()) : null;
         }
@@ -196,11 +231,15 @@ public final class Trainer {
         void fresh() throws IOException {
             params = Parameters.load(modelDir);
             optimizer = new AdamW(params, AdamW.Settings.withWeightDecay(settings.weightDecay()), Trainer::decays);
-            order = rng.permutation(train.size());
+            order = rng.permutation(task.size());
         }
 
         void restore(Path dir) throws IOException {
             JsonNode state = JSON.readTree(dir.resolve(STATE_FILE).toFile());
+            if (!task.architecture().equals(state.path("task").asText())) {
+                throw new IllegalStateException(dir.resolve(STATE_FILE) + ": the checkpoint trains a "
+                        + state.path("task").asText() + ", not a " + task.architecture() + "; use another output directory");
+            }
             checkSameRun(state.path("settings"), dir);
             params = Parameters.load(dir);
             optimizer = new AdamW(params, AdamW.Settings.withWeightDecay(settings.weightDecay()), Trainer::decays);
@@ -211,14 +250,20 @@ public final class Trainer {
                     copyInto(f, "exp_avg_sq." + e.getValue(), m[1], dir);
                 }
             }
+            Path taskState = dir.resolve(TASK_STATE_FILE);
+            if (java.nio.file.Files.isRegularFile(taskState)) {
+                try (SafetensorsFile f = SafetensorsFile.open(taskState)) {
+                    task.restoreState(f);
+                }
+            }
             step = state.path("step").asInt();
             optimizer.restoreSteps(state.path("optimizer_steps").asLong());
             epoch = state.path("epoch").asInt();
             cursor = state.path("cursor").asInt();
             JsonNode o = state.path("order");
-            if (o.size() != train.size()) {
+            if (o.size() != task.size()) {
                 throw new IllegalStateException(dir.resolve(STATE_FILE) + ": its data order covers " + o.size()
-                        + " captions but the training data has " + train.size()
+                        + " examples but the training data has " + task.size()
                         + "; resume with the same training data");
             }
             order = new int[o.size()];
@@ -229,10 +274,11 @@ public final class Trainer {
             state.path("losses").forEach(l -> losses.add(l.asDouble()));
             state.path("failed_images").properties().forEach(e -> failed.put(e.getKey(), e.getValue().asText()));
             for (JsonNode v : state.path("validations")) {
-                Map<String, String> caps = new LinkedHashMap<>();
-                v.path("captions").properties().forEach(e -> caps.put(e.getKey(), e.getValue().asText()));
-                validations.add(new ValidationResult(v.path("step").asInt(), v.path("loss").asDouble(),
-                        v.path("bleu4").asDouble(), v.path("cider_d").asDouble(), caps));
+                Map<String, Double> metrics = new LinkedHashMap<>();
+                v.path("metrics").properties().forEach(e -> metrics.put(e.getKey(), e.getValue().asDouble()));
+                Map<String, String> outputs = new LinkedHashMap<>();
+                v.path("outputs").properties().forEach(e -> outputs.put(e.getKey(), e.getValue().asText()));
+                validations.add(new ValidationResult(v.path("step").asInt(), v.path("loss").asDouble(), metrics, outputs));
             }
             lastCheckpoint = dir;
         }
@@ -250,9 +296,11 @@ public final class Trainer {
             int stopAt = settings.stopAfterSteps() > 0 ? Math.min(totalSteps, settings.stopAfterSteps()) : totalSteps;
             WarmupCosineSchedule schedule = new WarmupCosineSchedule(settings.lr(), settings.minLr(),
                     Math.min(settings.warmupSteps(), totalSteps), totalSteps);
-            CaptionValidator validator = val == null ? null : validator(val);
-            CaptioningObjective objective = new CaptioningObjective(params, config);
+            TrainingTask.BatchLoss objective = task.objective(params);
             listener.onStart(step, totalSteps);
+            if (step == 0 && settings.validateEvery() > 0) {
+                validate(); // the baseline that periodic validations are compared with
+            }
             while (step < stopAt) {
                 long t0 = System.nanoTime();
                 params.zeroGrad();
@@ -261,11 +309,10 @@ public final class Trainer {
                 for (int a = 0; a < settings.gradAccum(); a++) {
                     Batch b = nextBatch();
                     Tape tape = new Tape(parallel);
-                    Tensor loss = objective.loss(tape, b.pixels, b.size, b.texts.ids(), b.texts.mask(),
-                            b.texts.labels(), settings.labelSmoothing());
+                    Tensor loss = objective.loss(tape, b.pixels, b.examples);
                     tape.backward(loss);
                     lossSum += loss.item();
-                    examples += b.size;
+                    examples += b.examples.length;
                 }
                 if (settings.gradAccum() > 1) {
                     scaleGradients(1.0 / settings.gradAccum());
@@ -281,8 +328,8 @@ public final class Trainer {
                 listener.onStep(new TrainingListener.StepEvent(step, totalSteps, epoch, loss, lr, norm,
                         examples / Math.max(seconds, 1e-9)));
                 boolean end = step == totalSteps;
-                if (validator != null && (end || settings.validateEvery() > 0 && step % settings.validateEvery() == 0)) {
-                    validate(validator);
+                if (end || settings.validateEvery() > 0 && step % settings.validateEvery() == 0) {
+                    validate();
                 }
                 if (end || step == stopAt || settings.checkpointEvery() > 0 && step % settings.checkpointEvery() == 0) {
                     checkpoint();
@@ -293,14 +340,16 @@ public final class Trainer {
                 finalModel = outputDir.resolve(FINAL);
                 Checkpointing.savePretrained(params, modelDir, finalModel);
             }
-            return new TrainingResult(step, totalSteps, losses, validations, failed, train.missingImages(), finalModel,
+            return new TrainingResult(step, totalSteps, losses, validations, failed, task.missingImages(), finalModel,
                     lastCheckpoint);
         }
 
-        private void validate(CaptionValidator validator) {
-            ValidationResult r = validator.evaluate(params, step, this::read);
-            validations.add(r);
-            listener.onValidation(r);
+        private void validate() {
+            ValidationResult r = task.validate(params, step, this::read);
+            if (r != null) {
+                validations.add(r);
+                listener.onValidation(r);
+            }
         }
 
         private void scaleGradients(double factor) {
@@ -341,7 +390,7 @@ public final class Trainer {
         /** The next batch of the seeded data stream; a new permutation starts each epoch. */
         Batch nextBatch() {
             List<RgbImage> images = new ArrayList<>();
-            List<String> captions = new ArrayList<>();
+            int[] examples = new int[settings.batchSize()];
             while (images.size() < settings.batchSize()) {
                 if (cursor == order.length) {
                     epoch++;
@@ -349,20 +398,18 @@ public final class Trainer {
                     order = rng.permutation(order.length);
                 }
                 int ex = order[cursor++];
-                RgbImage img = read(train.image(ex));
+                RgbImage img = read(task.image(ex));
                 if (img == null) {
-                    if (failed.size() >= train.images().size()) {
-                        throw new IllegalStateException("none of the " + train.images().size()
+                    if (failed.size() >= task.imageCount()) {
+                        throw new IllegalStateException("none of the " + task.imageCount()
                                 + " training images can be read (first error: " + failed.values().iterator().next() + ")");
                     }
                     continue;
                 }
+                examples[images.size()] = ex;
                 images.add(augmentation == null ? img : augmentation.apply(img, rng));
-                captions.add(train.caption(ex));
             }
-            CaptionTexts texts = CaptionTexts.encode(captions, tokenizer, settings.prompt(),
-                    Math.min(settings.maxTextLength(), config.text().maxPositionEmbeddings()), config.text().bosTokenId());
-            return new Batch(processor.preprocessBatch(images), images.size(), texts);
+            return new Batch(processor.preprocessBatch(images), examples);
         }
 
         /** Writes a complete checkpoint under a temporary name, renames it into place, prunes old ones. */
@@ -380,6 +427,11 @@ public final class Trainer {
                     moments.add(SafetensorsWriter.f32("exp_avg_sq." + e.getValue(), e.getKey().shape(), m[1]));
                 }
                 SafetensorsWriter.write(tmp.resolve(OPTIMIZER_FILE), moments, Map.of("step", Long.toString(optimizer.steps())));
+                List<TensorData> taskTensors = task.stateTensors();
+                Map<String, String> taskMetadata = task.stateMetadata();
+                if (!taskTensors.isEmpty() || !taskMetadata.isEmpty()) {
+                    SafetensorsWriter.write(tmp.resolve(TASK_STATE_FILE), taskTensors, taskMetadata);
+                }
                 Files.write(tmp.resolve(STATE_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(state()));
                 Checkpointing.replaceDirectory(tmp, target);
             } finally {
@@ -392,6 +444,7 @@ public final class Trainer {
 
         private ObjectNode state() {
             ObjectNode s = JSON.createObjectNode();
+            s.put("task", task.architecture());
             s.put("step", step);
             s.put("total_steps", totalSteps);
             s.put("optimizer_steps", optimizer.steps());
@@ -409,10 +462,11 @@ public final class Trainer {
             failed.forEach(f::put);
             ArrayNode vs = s.putArray("validations");
             for (ValidationResult v : validations) {
-                ObjectNode vn = vs.addObject().put("step", v.step()).put("loss", v.loss()).put("bleu4", v.bleu4())
-                        .put("cider_d", v.ciderD());
-                ObjectNode caps = vn.putObject("captions");
-                v.captions().forEach(caps::put);
+                ObjectNode vn = vs.addObject().put("step", v.step()).put("loss", v.loss());
+                ObjectNode metrics = vn.putObject("metrics");
+                v.metrics().forEach(metrics::put);
+                ObjectNode outputs = vn.putObject("outputs");
+                v.outputs().forEach(outputs::put);
             }
             return s;
         }
@@ -470,5 +524,5 @@ public final class Trainer {
     }
 
     /** One forward/backward batch. */
-    private record Batch(float[] pixels, int size, CaptionTexts texts) {}
+    private record Batch(float[] pixels, int[] examples) {}
 }

@@ -20,7 +20,8 @@ package org.blipjava.training;
  *                            empty for none
  * @param maxTextLength       captions are truncated to this many tokens, [DEC] and [SEP] included
  * @param augment             whether to apply {@link ImageAugmentation} to training images
- * @param validateEvery       validate every this many optimizer steps (0: only at the end)
+ * @param validateEvery       validate before training and every this many optimizer steps (0:
+ *                            only at the end)
  * @param checkpointEvery     write a resumable checkpoint every this many steps (0: only at the end)
  * @param keepCheckpoints     how many of the newest checkpoints to keep (at least 1)
  * @param maxGenerationLength the longest generated caption in validation, [DEC] and prompt included

@@ -32,6 +32,16 @@ public final class VqaObjective {
      */
     public Tensor loss(Tape t, float[] pixels, int batch, int[][] questionIds, int[][] questionMask,
                        int[][] answerIds, int[][] answerMask, int[][] labels) {
+        return loss(t, pixels, batch, questionIds, questionMask, answerIds, answerMask, labels,
+                config.text().labelSmoothing());
+    }
+
+    /**
+     * As {@link #loss(Tape, float[], int, int[][], int[][], int[][], int[][], int[][])} with the
+     * given label smoothing instead of the config's (BLIP fine-tunes VQA with 0.1).
+     */
+    public Tensor loss(Tape t, float[] pixels, int batch, int[][] questionIds, int[][] questionMask,
+                       int[][] answerIds, int[][] answerMask, int[][] labels, double labelSmoothing) {
         if (questionIds.length != batch || answerIds.length != batch) {
             throw new IllegalArgumentException(questionIds.length + " questions and " + answerIds.length
                     + " answers for " + batch + " images");
@@ -43,7 +53,7 @@ public final class VqaObjective {
         Tensor hidden = decoder.forward(t, answerIds, answerMask, true,
                 new TextTower.Cross(questions, qLen, config.text().hiddenSize(), questionMask));
         Tensor logits = head.logits(t, hidden, batch * answerIds[0].length);
-        return head.loss(t, logits, labels, config.text().labelSmoothing());
+        return head.loss(t, logits, labels, labelSmoothing);
     }
 
     public BlipConfig config() {

@@ -26,6 +26,22 @@
  * }
  * }</pre>
  *
+ * <p>{@link org.blipjava.training.Trainer} runs whole fine-tuning jobs on top of these pieces:
+ * captioning ({@link org.blipjava.training.CaptionData}), VQA ({@link org.blipjava.training.VqaData})
+ * and retrieval (momentum distillation, a feature queue and hard negatives), with augmentation
+ * ({@link org.blipjava.training.ImageAugmentation}), validation, and atomic resumable checkpoints
+ * whose weights {@link org.blipjava.training.Checkpointing#savePretrained} writes in the Hugging
+ * Face layout:
+ *
+ * <pre>{@code
+ * try (Parallel parallel = new Parallel(4)) {
+ *     Trainer trainer = new Trainer(modelDir, TrainingSettings.defaults().withEpochs(5), parallel);
+ *     TrainingResult r = trainer.train(CaptionData.read(trainJson, imageRoot, "train"),
+ *             CaptionData.read(valJson, imageRoot, "val"), outputDir, true, new TrainingListener() {});
+ *     Path trained = r.finalModel(); // loadable with Blip.load
+ * }
+ * }</pre>
+ *
  * <p>Parameters, tapes and tensors are mutable and belong to one training thread; the ops use
  * the {@link org.blipjava.tensor.Parallel} pool internally.
  */

@@ -53,6 +53,8 @@ class CheckpointingTest {
 
         assertThat(keys(out.resolve("model.safetensors"))).isEqualTo(keys(src.resolve("model.safetensors")));
         assertThat(keys(out.resolve("model.safetensors"))).noneMatch(k -> k.endsWith("cls.predictions.decoder.bias"));
+        // Same header layout and data order as the reference's writer: the very same bytes.
+        assertThat(Files.mismatch(out.resolve("model.safetensors"), src.resolve("model.safetensors"))).isEqualTo(-1L);
         try (SafetensorsFile f = SafetensorsFile.open(out.resolve("model.safetensors"))) {
             assertThat(f.metadata()).containsEntry("format", "pt");
         }

@@ -1,0 +1,480 @@
+package org.blipjava.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import org.blipjava.hub.ConsoleProgressListener;
+import org.blipjava.hub.DownloadListener;
+import org.blipjava.hub.ModelLocator;
+import org.blipjava.tensor.Parallel;
+import org.blipjava.training.CaptionData;
+import org.blipjava.training.RetrievalSettings;
+import org.blipjava.training.ShapesData;
+import org.blipjava.training.Trainer;
+import org.blipjava.training.TrainingListener;
+import org.blipjava.training.TrainingResult;
+import org.blipjava.training.TrainingSettings;
+import org.blipjava.training.ValidationResult;
+import org.blipjava.training.VqaData;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code blip train}: fine-tunes a captioning or VQA model, with resumable checkpoints. */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Fine-tunes a BLIP captioning model (BlipForConditionalGeneration, --task caption), VQA model",
+            "(BlipForQuestionAnswering, --task vqa) or retrieval model (BlipForImageTextRetrieval, --task retrieval)",
+            "with BLIP's recipe: LM loss with label smoothing (caption, vqa) or ITC with momentum distillation and a",
+            "feature queue plus ITM with hard negatives (retrieval); AdamW, linear warm-up then cosine decay,",
+            "random resized crops and flips.",
+            "Writes resumable checkpoints to OUTPUT/checkpoints/step-N/ (each a loadable model directory) and the",
+            "trained model to OUTPUT/final/. Caption and retrieval data: Karpathy COCO/Flickr JSON, BLIP's [{image, caption}]",
+            "lists, or the Flickr30k CSV; VQA data: BLIP's [{image, question, answer: [..]}] lists. Settings may also come from --config FILE, a JSON object keyed by the long flag",
+            "names without dashes (flags on the command line win)."})
+final class TrainCommand implements Callable<Integer> {
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "JSON file of settings, e.g. {\"epochs\": 5, \"lr\": 1e-5}; relative paths in it are relative to it.")
+    Path config;
+
+    @Option(names = "--task", paramLabel = "TASK", defaultValue = "caption",
+            description = "caption, vqa or retrieval (default: ${DEFAULT-VALUE}).")
+    String task;
+
+    @Option(names = {"-m", "--model"}, paramLabel = "MODEL",
+            description = "The model to start from: a directory or a Hugging Face Hub id.")
+    String model;
+
+    @Option(names = "--revision", paramLabel = "REV", description = "Hub revision when --model is a Hub id.")
+    String revision;
+
+    @Option(names = "--train", paramLabel = "FILE", description = "Training captions.")
+    Path train;
+
+    @Option(names = "--val", paramLabel = "FILE", description = "Validation captions (optional).")
+    Path val;
+
+    @Option(names = "--image-root", paramLabel = "DIR",
+            description = "Directory image paths in the data files are relative to (default: each file's directory).")
+    Path imageRoot;
+
+    @Option(names = "--train-split", paramLabel = "SPLIT", defaultValue = "train",
+            description = "Split of a Karpathy JSON to train on (default: ${DEFAULT-VALUE}).")
+    String trainSplit;
+
+    @Option(names = "--val-split", paramLabel = "SPLIT", defaultValue = "val",
+            description = "Split of a Karpathy JSON to validate on (default: ${DEFAULT-VALUE}).")
+    String valSplit;
+
+    @Option(names = "--shapes-demo",
+            description = "Render a small shapes dataset (captions, or questions with --task vqa) into OUTPUT/shapes-data and train and validate on it.")
+    boolean shapesDemo;
+
+    @Option(names = "--output", paramLabel = "DIR", description = "Where checkpoints and the final model go.")
+    Path output;
+
+    @Option(names = "--resume", description = "Continue from the newest checkpoint in --output.")
+    boolean resume;
+
+    @Option(names = "--epochs", paramLabel = "N", defaultValue = "5", description = "Passes over the data (default: ${DEFAULT-VALUE}).")
+    int epochs;
+
+    @Option(names = "--batch-size", paramLabel = "N", defaultValue = "8", description = "Captions per batch (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--grad-accum", paramLabel = "N", defaultValue = "1",
+            description = "Batches per optimizer step (default: ${DEFAULT-VALUE}).")
+    int gradAccum;
+
+    @Option(names = "--lr", paramLabel = "LR", defaultValue = "1e-5", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
+    double lr;
+
+    @Option(names = "--min-lr", paramLabel = "LR", defaultValue = "0",
+            description = "Learning rate at the end of the cosine decay (default: ${DEFAULT-VALUE}).")
+    double minLr;
+
+    @Option(names = "--weight-decay", paramLabel = "WD", defaultValue = "0.05",
+            description = "AdamW weight decay, not applied to biases and norms (default: ${DEFAULT-VALUE}).")
+    double weightDecay;
+
+    @Option(names = "--warmup-steps", paramLabel = "N", defaultValue = "0",
+            description = "Optimizer steps of linear warm-up (default: ${DEFAULT-VALUE}).")
+    int warmupSteps;
+
+    @Option(names = "--max-grad-norm", paramLabel = "X", defaultValue = "1.0",
+            description = "Clip the gradient norm to X; 0 for no clipping (default: ${DEFAULT-VALUE}).")
+    double maxGradNorm;
+
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "42",
+            description = "Seed of data order and augmentation (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--label-smoothing", paramLabel = "X", defaultValue = "0.1",
+            description = "Label smoothing of the LM loss (default: ${DEFAULT-VALUE}).")
+    double labelSmoothing;
+
+    @Option(names = "--prompt", paramLabel = "TEXT",
+            description = "Prefix of every caption, not trained on (BLIP uses \"a picture of \"); none by default.")
+    String prompt;
+
+    @Option(names = "--max-text-length", paramLabel = "N", defaultValue = "40",
+            description = "Truncate captions to N tokens (default: ${DEFAULT-VALUE}).")
+    int maxTextLength;
+
+    @Option(names = "--no-augment", description = "Train on the plainly resized images (no random crops and flips).")
+    boolean noAugment;
+
+    @Option(names = "--temperature", paramLabel = "T", defaultValue = "0.07",
+            description = "Retrieval: ITC temperature (default: ${DEFAULT-VALUE}).")
+    double temperature;
+
+    @Option(names = "--momentum", paramLabel = "M", defaultValue = "0.995",
+            description = "Retrieval: EMA factor of the momentum encoders (default: ${DEFAULT-VALUE}).")
+    double momentum;
+
+    @Option(names = "--alpha", paramLabel = "A", defaultValue = "0.4",
+            description = "Retrieval: weight of the momentum soft targets (default: ${DEFAULT-VALUE}).")
+    double alpha;
+
+    @Option(names = "--queue-size", paramLabel = "N", defaultValue = "57600",
+            description = "Retrieval: momentum features queued as extra negatives (default: ${DEFAULT-VALUE}).")
+    int queueSize;
+
+    @Option(names = "--validate-every", paramLabel = "N", defaultValue = "0",
+            description = "Validate before training and every N optimizer steps; 0 for only at the end (default: ${DEFAULT-VALUE}).")
+    int validateEvery;
+
+    @Option(names = "--checkpoint-every", paramLabel = "N", defaultValue = "500",
+            description = "Write a resumable checkpoint every N steps; 0 for only at the end (default: ${DEFAULT-VALUE}).")
+    int checkpointEvery;
+
+    @Option(names = "--keep-checkpoints", paramLabel = "N", defaultValue = "2",
+            description = "How many of the newest checkpoints to keep (default: ${DEFAULT-VALUE}).")
+    int keepCheckpoints;
+
+    @Option(names = "--val-images", paramLabel = "N", defaultValue = "0",
+            description = "Caption at most N validation images; 0 for all (default: ${DEFAULT-VALUE}).")
+    int valImages;
+
+    @Option(names = "--max-length", paramLabel = "N", defaultValue = "20",
+            description = "Longest validation caption in tokens, [DEC] included (default: ${DEFAULT-VALUE}).")
+    int maxLength;
+
+    @Option(names = "--max-steps", paramLabel = "N", defaultValue = "0",
+            description = "Stop (with a checkpoint) after N steps of the schedule; --resume continues (default: run all).")
+    int maxSteps;
+
+    @Option(names = "--log-every", paramLabel = "N", defaultValue = "10",
+            description = "Without a progress bar, print a line every N steps (default: ${DEFAULT-VALUE}).")
+    int logEvery;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: all cores).")
+    Integer threads;
+
+    @Option(names = "--json", description = "Print the summary as one JSON document.")
+    boolean json;
+
+    @Option(names = "--no-progress", description = "Never show a progress bar.")
+    boolean noProgress;
+
+    @Option(names = {"-v", "--verbose"}, description = "Show stack traces of errors.")
+    boolean verbose;
+
+    @Override
+    public Integer call() throws Exception {
+        if (config != null) {
+            applyConfig();
+        }
+        validate();
+        TrainingSettings settings;
+        try {
+            settings = new TrainingSettings(epochs, batchSize, gradAccum, lr, minLr, weightDecay, warmupSteps,
+                    maxGradNorm, seed, labelSmoothing, prompt, maxTextLength, !noAugment, validateEvery, checkpointEvery,
+                    keepCheckpoints, maxLength, valImages, maxSteps);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        PrintWriter err = spec.commandLine().getErr();
+        Path modelDir;
+        boolean bars = !noProgress && ConsoleProgressListener.stderrIsTerminal();
+        try (ModelLocator locator = ModelLocator.fromSystem(bars ? ConsoleProgressListener.forStderr(true) : DownloadListener.NONE)) {
+            modelDir = locator.resolve(model, revision);
+        }
+        boolean vqa = task.equals("vqa");
+        Path trainFile = train;
+        Path valFile = val;
+        Path root = imageRoot;
+        if (shapesDemo) {
+            Path dir = output.resolve("shapes-data");
+            trainFile = vqa ? ShapesData.writeVqa(dir, "train", 48, 72, seed) : ShapesData.write(dir, "train", 48, 72, seed);
+            valFile = vqa ? ShapesData.writeVqa(dir, "val", ShapesData.kinds(), 72, seed + 1)
+                    : ShapesData.write(dir, "val", ShapesData.kinds(), 72, seed + 1);
+            root = null;
+        }
+        try (Parallel parallel = threads == null ? Parallel.ofAvailableProcessors() : new Parallel(threads)) {
+            Trainer trainer = new Trainer(modelDir, settings, parallel);
+            Progress progress = new Progress(err, bars);
+            TrainingResult result;
+            try {
+                if (vqa) {
+                    VqaData trainData = VqaData.read(trainFile, root);
+                    VqaData valData = valFile == null ? null : VqaData.read(valFile, root);
+                    reportMissing(err, trainFile, trainData.missingImages());
+                    reportMissing(err, valFile, valData == null ? java.util.List.of() : valData.missingImages());
+                    result = trainer.trainVqa(trainData, valData, output, resume, progress);
+                } else if (task.equals("retrieval")) {
+                    RetrievalSettings rs;
+                    try {
+                        rs = new RetrievalSettings(temperature, momentum, alpha, queueSize);
+                    } catch (IllegalArgumentException e) {
+                        throw new ParameterException(spec.commandLine(), e.getMessage());
+                    }
+                    CaptionData trainData = CaptionData.read(trainFile, root, trainSplit);
+                    CaptionData valData = valFile == null ? null : CaptionData.read(valFile, root, valSplit);
+                    reportMissing(err, trainFile, trainData.missingImages());
+                    reportMissing(err, valFile, valData == null ? java.util.List.of() : valData.missingImages());
+                    result = trainer.trainRetrieval(trainData, valData, rs, output, resume, progress);
+                } else {
+                    CaptionData trainData = CaptionData.read(trainFile, root, trainSplit);
+                    CaptionData valData = valFile == null ? null : CaptionData.read(valFile, root, valSplit);
+                    reportMissing(err, trainFile, trainData.missingImages());
+                    reportMissing(err, valFile, valData == null ? java.util.List.of() : valData.missingImages());
+                    result = trainer.train(trainData, valData, output, resume, progress);
+                }
+            } finally {
+                progress.close();
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            out.print(json ? JSON.writeValueAsString(summary(result)) + System.lineSeparator() : text(result));
+            out.flush();
+        }
+        return 0;
+    }
+
+    private void validate() {
+        if (!"caption".equals(task) && !"vqa".equals(task) && !"retrieval".equals(task)) {
+            throw new ParameterException(spec.commandLine(), "--task " + task
+                    + " is not supported; use --task caption, vqa or retrieval");
+        }
+        if (model == null) {
+            throw new ParameterException(spec.commandLine(), "--model is required (a captioning model directory or Hub id)");
+        }
+        if (output == null) {
+            throw new ParameterException(spec.commandLine(), "--output is required (where checkpoints and the model go)");
+        }
+        if (train == null && !shapesDemo) {
+            throw new ParameterException(spec.commandLine(), "--train is required (or --shapes-demo to try training out)");
+        }
+        if (threads != null && threads < 1) {
+            throw new ParameterException(spec.commandLine(), "--threads must be at least 1, got " + threads);
+        }
+        if (logEvery < 1) {
+            throw new ParameterException(spec.commandLine(), "--log-every must be at least 1, got " + logEvery);
+        }
+    }
+
+    /** Sets every option the config file names and the command line does not. */
+    private void applyConfig() throws IOException {
+        JsonNode root;
+        try {
+            root = JSON.readTree(config.toFile());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new ParameterException(spec.commandLine(), config + ": not valid JSON: " + e.getOriginalMessage());
+        }
+        if (root == null || !root.isObject()) {
+            throw new ParameterException(spec.commandLine(), config + ": expected a JSON object of settings");
+        }
+        Path base = config.toAbsolutePath().getParent();
+        for (Map.Entry<String, JsonNode> e : root.properties()) {
+            String key = e.getKey();
+            OptionSpec opt = spec.findOption("--" + key);
+            if (opt == null || key.equals("config") || key.equals("help") || key.equals("version")) {
+                throw new ParameterException(spec.commandLine(), config + ": unknown setting '" + key
+                        + "'; use the long flag names without dashes, e.g. \"epochs\" or \"batch-size\"");
+            }
+            if (spec.commandLine().getParseResult().hasMatchedOption(opt)) {
+                continue;
+            }
+            opt.setValue(convert(opt.type(), e.getValue(), key, base));
+        }
+    }
+
+    private Object convert(Class<?> type, JsonNode v, String key, Path base) {
+        String what = null;
+        if ((type == int.class || type == Integer.class) && v.canConvertToInt() && v.isIntegralNumber()) {
+            return v.asInt();
+        } else if (type == int.class || type == Integer.class) {
+            what = "a whole number";
+        } else if (type == long.class && v.isIntegralNumber() && v.canConvertToLong()) {
+            return v.asLong();
+        } else if (type == long.class) {
+            what = "a whole number";
+        } else if (type == double.class && v.isNumber()) {
+            return v.asDouble();
+        } else if (type == double.class) {
+            what = "a number";
+        } else if (type == boolean.class && v.isBoolean()) {
+            return v.asBoolean();
+        } else if (type == boolean.class) {
+            what = "true or false";
+        } else if (type == Path.class && v.isTextual()) {
+            return base.resolve(v.asText());
+        } else if (type == String.class && v.isTextual()) {
+            return v.asText();
+        } else {
+            what = "a string";
+        }
+        throw new ParameterException(spec.commandLine(), config + ": setting '" + key + "' must be " + what + ", got " + v);
+    }
+
+    private static void reportMissing(PrintWriter err, Path file, java.util.List<Path> missing) {
+        if (!missing.isEmpty()) {
+            err.println("blip: " + missing.size() + " image(s) listed in " + file
+                    + " do not exist and are skipped with their texts (first: " + missing.getFirst() + ")");
+            err.flush();
+        }
+    }
+
+    private String text(TrainingResult r) {
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "steps: %d of %d%n", r.steps(), r.totalSteps()));
+        if (!r.losses().isEmpty()) {
+            sb.append(String.format(Locale.ROOT, "training loss: first %.4f, last %.4f%n", r.losses().getFirst(),
+                    r.losses().getLast()));
+        }
+        if (!r.validations().isEmpty()) {
+            ValidationResult v = r.validations().getLast();
+            sb.append(String.format(Locale.ROOT, "validation (step %d): loss %.4f%s%n", v.step(), v.loss(), metrics(v)));
+        }
+        if (!r.missingImages().isEmpty() || !r.failedImages().isEmpty()) {
+            sb.append(String.format(Locale.ROOT, "images skipped: %d missing, %d unreadable%n", r.missingImages().size(),
+                    r.failedImages().size()));
+        }
+        if (r.lastCheckpoint() != null) {
+            sb.append("last checkpoint: ").append(r.lastCheckpoint()).append(System.lineSeparator());
+        }
+        sb.append(r.finalModel() != null ? "trained model: " + r.finalModel()
+                : "stopped before the end of the schedule; continue with --resume").append(System.lineSeparator());
+        return sb.toString();
+    }
+
+    private static String metrics(ValidationResult v) {
+        StringBuilder sb = new StringBuilder();
+        v.metrics().forEach((k, x) -> sb.append(String.format(Locale.ROOT, ", %s %.4f", switch (k) {
+            case ValidationResult.BLEU4 -> "BLEU-4";
+            case ValidationResult.CIDER_D -> "CIDEr-D";
+            case ValidationResult.VQA_ACCURACY -> "VQA accuracy";
+            case ValidationResult.I2T_R1 -> "image-to-text R@1";
+            case ValidationResult.T2I_R1 -> "text-to-image R@1";
+            default -> k;
+        }, x)));
+        return sb.toString();
+    }
+
+    private static ObjectNode summary(TrainingResult r) {
+        ObjectNode doc = JSON.createObjectNode();
+        doc.put("steps", r.steps());
+        doc.put("total_steps", r.totalSteps());
+        doc.put("completed", r.completed());
+        ArrayNode losses = doc.putArray("losses");
+        r.losses().forEach(losses::add);
+        ArrayNode vs = doc.putArray("validations");
+        for (ValidationResult v : r.validations()) {
+            ObjectNode n = vs.addObject().put("step", v.step()).put("loss", v.loss());
+            v.metrics().forEach(n::put);
+            ObjectNode outputs = n.putObject("outputs");
+            v.outputs().forEach(outputs::put);
+        }
+        ArrayNode missing = doc.putArray("missing_images");
+        r.missingImages().forEach(p -> missing.add(p.toString()));
+        ObjectNode failed = doc.putObject("unreadable_images");
+        r.failedImages().forEach(failed::put);
+        doc.put("last_checkpoint", r.lastCheckpoint() == null ? null : r.lastCheckpoint().toString());
+        doc.put("final_model", r.finalModel() == null ? null : r.finalModel().toString());
+        return doc;
+    }
+
+    /** A progress bar with loss and speed on a terminal, otherwise a log line every --log-every steps. */
+    private final class Progress implements TrainingListener, AutoCloseable {
+        private final PrintWriter err;
+        private final boolean bar;
+        private ProgressBar progress;
+
+        Progress(PrintWriter err, boolean bar) {
+            this.err = err;
+            this.bar = bar;
+        }
+
+        @Override
+        public void onStart(int startStep, int totalSteps) {
+            if (bar) {
+                progress = new ProgressBarBuilder().setTaskName("train").setInitialMax(totalSteps)
+                        .setStyle(ProgressBarStyle.ASCII).setConsumer(new ConsoleProgressBarConsumer(System.err))
+                        .setUnit(" steps", 1).startsFrom(startStep, java.time.Duration.ZERO).build();
+            } else if (startStep > 0) {
+                line(String.format(Locale.ROOT, "resuming at step %d of %d", startStep, totalSteps));
+            }
+        }
+
+        @Override
+        public void onStep(StepEvent e) {
+            String msg = String.format(Locale.ROOT, "loss %.4f | lr %.2e | %.1f img/s", e.loss(), e.lr(),
+                    e.examplesPerSecond());
+            if (progress != null) {
+                progress.stepTo(e.step());
+                progress.setExtraMessage(msg);
+            } else if (e.step() % logEvery == 0 || e.step() == e.totalSteps()) {
+                line(String.format(Locale.ROOT, "step %d/%d (epoch %d) %s", e.step(), e.totalSteps(), e.epoch() + 1, msg));
+            }
+        }
+
+        @Override
+        public void onValidation(ValidationResult r) {
+            line(String.format(Locale.ROOT, "validation at step %d: loss %.4f%s", r.step(), r.loss(), metrics(r)));
+            r.outputs().entrySet().stream().limit(3).forEach(c -> line("  " + c.getKey() + ": " + c.getValue()));
+        }
+
+        @Override
+        public void onCheckpoint(int step, Path dir) {
+            if (progress == null) {
+                line("checkpoint: " + dir);
+            }
+        }
+
+        @Override
+        public void onImageFailed(Path image, String error) {
+            line("blip: cannot read " + image + " (" + error + "); its captions are skipped");
+        }
+
+        private void line(String s) {
+            err.println(s);
+            err.flush();
+        }
+
+        @Override
+        public void close() {
+            if (progress != null) {
+                progress.close();
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+package org.blipjava.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.blipjava.tasks.Blip;
+import org.blipjava.tasks.LoadOptions;
+import org.blipjava.testing.Fixtures;
+import org.blipjava.training.ShapesData;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code blip train} end to end on the fixture's tiny captioner. */
+class TrainCommandTest {
+    private static String tinyCaption() {
+        return Fixtures.sets().getFirst().model("tiny-caption").toString();
+    }
+
+    @Test
+    void shapesDemoTrainsValidatesAndSavesALoadableModel(@TempDir Path tmp) throws Exception {
+        Path out = tmp.resolve("run");
+        CliTest.Run r = CliTest.run("train", "--model", tinyCaption(), "--shapes-demo", "--output", out.toString(),
+                "--epochs", "1", "--batch-size", "8", "--lr", "1e-3", "--prompt", "a picture of ", "--threads", "2",
+                "--no-progress", "--log-every", "4", "--json");
+        assertThat(r.exit()).as(r.err()).isZero();
+        JsonNode doc = r.json();
+        assertThat(doc.get("completed").asBoolean()).isTrue();
+        assertThat(doc.get("steps").asInt()).isEqualTo(2 * 48 / 8);
+        assertThat(doc.get("losses")).hasSize(doc.get("steps").asInt());
+        assertThat(doc.get("validations")).hasSize(1);
+        assertThat(doc.at("/validations/0/outputs")).hasSize(ShapesData.kinds());
+        assertThat(r.err()).contains("step 4/12").contains("validation at step 12");
+        try (Blip blip = Blip.load(Path.of(doc.get("final_model").asText()), LoadOptions.defaults().withThreads(1))) {
+            assertThat(blip.caption(out.resolve("shapes-data").resolve("val-0000.png")).text()).isNotNull();
+        }
+    }
+
+    @Test
+    void vqaShapesDemoReportsAccuracy(@TempDir Path tmp) throws Exception {
+        String vqaModel = Fixtures.sets().getFirst().model("tiny-vqa").toString();
+        CliTest.Run r = CliTest.run("train", "--task", "vqa", "--model", vqaModel, "--shapes-demo", "--output",
+                tmp.resolve("run").toString(), "--epochs", "1", "--batch-size", "16", "--threads", "2", "--no-progress");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("VQA accuracy").contains("trained model:");
+    }
+
+    @Test
+    void retrievalShapesDemoReportsRecall(@TempDir Path tmp) throws Exception {
+        String itm = Fixtures.sets().getFirst().model("tiny-itm").toString();
+        CliTest.Run r = CliTest.run("train", "--task", "retrieval", "--model", itm, "--shapes-demo", "--output",
+                tmp.resolve("run").toString(), "--epochs", "1", "--batch-size", "16", "--queue-size", "16",
+                "--threads", "2", "--no-progress", "--json");
+        assertThat(r.exit()).as(r.err()).isZero();
+        JsonNode v = r.json().at("/validations/0");
+        assertThat(v.has("t2i_r1") && v.has("i2t_r1")).isTrue();
+        assertThat(Path.of(r.json().get("last_checkpoint").asText()).resolve("task_state.safetensors")).isRegularFile();
+    }
+
+    @Test
+    void configFileSettingsStopEarlyAndResumeContinues(@TempDir Path tmp) throws Exception {
+        Path data = tmp.resolve("data");
+        ShapesData.write(data, "train", 8, 64, 9);
+        Path cfg = tmp.resolve("train.json");
+        Files.writeString(cfg, "{\"model\": \"" + tinyCaption().replace("\\", "\\\\") + "\", \"train\": \"data/train.json\","
+                + " \"epochs\": 2, \"batch-size\": 4, \"max-steps\": 3, \"no-augment\": true, \"threads\": 1}");
+        Path out = tmp.resolve("run");
+        CliTest.Run first = CliTest.run("train", "--config", cfg.toString(), "--output", out.toString(),
+                "--no-progress", "--json");
+        assertThat(first.exit()).as(first.err()).isZero();
+        assertThat(first.json().get("steps").asInt()).isEqualTo(3);
+        assertThat(first.json().get("completed").asBoolean()).isFalse();
+
+        CliTest.Run again = CliTest.run("train", "--config", cfg.toString(), "--output", out.toString(), "--no-progress");
+        assertThat(again.exit()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(again.err()).contains("--resume");
+
+        // The command line wins over the file: --max-steps 0 runs the schedule to its end.
+        CliTest.Run resumed = CliTest.run("train", "--config", cfg.toString(), "--output", out.toString(), "--resume",
+                "--max-steps", "0", "--no-progress", "--json");
+        assertThat(resumed.exit()).as(resumed.err()).isZero();
+        assertThat(resumed.json().get("steps").asInt()).isEqualTo(8);
+        assertThat(resumed.json().get("losses")).hasSize(8);
+        assertThat(resumed.json().get("completed").asBoolean()).isTrue();
+        assertThat(resumed.err()).contains("resuming at step 3 of 8");
+    }
+
+    @Test
+    void badSettingsEndWithOneLine(@TempDir Path tmp) throws Exception {
+        CliTest.Run task = CliTest.run("train", "--task", "pretrain", "--model", tinyCaption(), "--shapes-demo",
+                "--output", tmp.toString());
+        assertThat(task.exit()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(task.err()).contains("--task pretrain is not supported");
+
+        CliTest.Run wrongModel = CliTest.run("train", "--task", "vqa", "--model", tinyCaption(), "--shapes-demo",
+                "--output", tmp.resolve("w").toString(), "--no-progress");
+        assertThat(wrongModel.exit()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(wrongModel.err()).contains("BlipForQuestionAnswering");
+
+        Path cfg = tmp.resolve("c.json");
+        Files.writeString(cfg, "{\"epochz\": 3}");
+        CliTest.Run unknown = CliTest.run("train", "--config", cfg.toString());
+        assertThat(unknown.exit()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(unknown.err()).contains("unknown setting 'epochz'");
+
+        Files.writeString(cfg, "{\"epochs\": \"three\"}");
+        CliTest.Run typed = CliTest.run("train", "--config", cfg.toString());
+        assertThat(typed.err()).contains("'epochs' must be a whole number");
+
+        CliTest.Run lr = CliTest.run("train", "--model", tinyCaption(), "--shapes-demo", "--output", tmp.toString(),
+                "--lr", "-1");
+        assertThat(lr.exit()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(lr.err()).contains("lr");
+    }
+}
