@@ -428,9 +428,10 @@ public final class CapfiltRun {
                 throw new UncheckedIOException(file + ": unreadable progress file (" + e.getMessage()
                         + "); delete the output folder to start over", e);
             }
-            if (!fingerprint.equals(n.get("settings"))) {
-                throw new IllegalArgumentException(file.getParent() + " holds a CapFilt run with other settings "
-                        + n.get("settings") + "; use another --output, or delete it to start over");
+            // Compared as text: numbers read back may have another node type (int for a small long).
+            if (!fingerprint.toString().equals(String.valueOf(n.get("settings")))) {
+                throw new IllegalArgumentException(file.getParent() + " holds a CapFilt run with other settings ("
+                        + n.get("settings") + ", now " + fingerprint + "); use another --output, or delete it to start over");
             }
             m.shardsDone = n.path("shards_done").asInt();
             m.imagesDone = n.path("images_done").asLong();

@@ -25,6 +25,7 @@ import picocli.CommandLine.Command;
             ScoreCommand.class,
             ExplainCommand.class,
             BenchCommand.class,
+            CapfiltCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main {
