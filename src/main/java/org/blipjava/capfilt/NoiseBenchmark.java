@@ -186,6 +186,34 @@ public final class NoiseBenchmark {
         return evaluate(data, work.resolve("capfilt"));
     }
 
+    /**
+     * The whole benchmark: renders a clean training split of {@code trainImages} images (both
+     * caption templates of each), fine-tunes the filter on it with {@link FilterTraining}, then
+     * generates the noisy benchmark with another seed and runs CapFilt with the fine-tuned filter.
+     *
+     * @param captioner the captioning model (used as is)
+     * @param filterDir the retrieval model the filter is fine-tuned from
+     * @param work folder for the training split ({@code train}), the fine-tuned filter
+     *     ({@code filter}), the benchmark data ({@code data}) and the CapFilt output ({@code capfilt})
+     */
+    public static Result trainAndRun(org.blipjava.tasks.Blip captioner, Path filterDir, Path work, Config c,
+            int trainImages, FilterTraining.Settings training, CapfiltSettings settings, CapfiltRun.Options options)
+            throws IOException {
+        Path train = work.resolve("train");
+        Path ann = ShapesData.write(train, "train", trainImages, c.imageSize(), c.seed() + 1);
+        List<FilterTraining.Pair> pairs = new ArrayList<>();
+        for (JsonNode e : JSON.readTree(ann.toFile())) {
+            for (JsonNode cap : e.get("caption")) {
+                pairs.add(new FilterTraining.Pair(train.resolve(e.get("image").asText()), cap.asText()));
+            }
+        }
+        Path tuned = FilterTraining.train(filterDir, pairs, training, work.resolve("filter"), null);
+        try (org.blipjava.tasks.Blip filter = org.blipjava.tasks.Blip.load(tuned,
+                org.blipjava.tasks.LoadOptions.defaults().withThreads(training.threads()))) {
+            return run(new CapFilter(captioner, filter, settings), work, c, options);
+        }
+    }
+
     /** Mann-Whitney estimate of P(clean score > noisy score), ties counting half. */
     static double auc(List<Double> clean, List<Double> noisy) {
         if (clean.isEmpty() || noisy.isEmpty()) {

@@ -15,6 +15,9 @@ import org.blipjava.capfilt.CapFilter;
 import org.blipjava.capfilt.CapfiltReport;
 import org.blipjava.capfilt.CapfiltRun;
 import org.blipjava.capfilt.CapfiltSettings;
+import org.blipjava.capfilt.FilterTraining;
+import org.blipjava.capfilt.NoiseBenchmark;
+import org.blipjava.report.ReportFiles;
 import org.blipjava.hub.ConsoleProgressListener;
 import org.blipjava.hub.DownloadListener;
 import org.blipjava.tasks.Blip;
@@ -32,7 +35,9 @@ import picocli.CommandLine.Spec;
             "per image), a filter scores them and the web captions with ITM and ITC, and the captions with",
             "ITM >= --threshold (or the --top-k best per image) form the new dataset, written in the input's",
             "format with decisions.jsonl, report.html and scores.png. The output is written in shards; run",
-            "the same command again to resume an interrupted run."})
+            "the same command again to resume an interrupted run.",
+            "'blip capfilt benchmark' measures the filter on generated images with injected wrong captions."},
+        subcommands = CapfiltCommand.Benchmark.class)
 final class CapfiltCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -42,20 +47,20 @@ final class CapfiltCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
-    @Option(names = "--captioner", required = true, paramLabel = "MODEL",
-            description = "Captioning model (BlipForConditionalGeneration): a directory or a Hub id.")
+    @Option(names = "--captioner", paramLabel = "MODEL",
+            description = "Captioning model (BlipForConditionalGeneration): a directory or a Hub id (required).")
     String captioner;
 
-    @Option(names = "--filter", required = true, paramLabel = "MODEL",
-            description = "Filter model (BlipForImageTextRetrieval): a directory or a Hub id.")
+    @Option(names = "--filter", paramLabel = "MODEL",
+            description = "Filter model (BlipForImageTextRetrieval): a directory or a Hub id (required).")
     String filter;
 
-    @Option(names = "--input", required = true, paramLabel = "DATA",
+    @Option(names = "--input", paramLabel = "DATA",
             description = "Dataset: a folder or file with captions.jsonl/.csv, Karpathy or BLIP JSON, or .tar shards"
-                    + " (WebDataset: KEY.jpg|png + KEY.txt).")
+                    + " (WebDataset: KEY.jpg|png + KEY.txt) (required).")
     Path input;
 
-    @Option(names = "--output", required = true, paramLabel = "OUT", description = "Output folder.")
+    @Option(names = "--output", paramLabel = "OUT", description = "Output folder (required).")
     Path output;
 
     @Option(names = "--num-captions", defaultValue = "1", paramLabel = "N",
@@ -93,6 +98,15 @@ final class CapfiltCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         common.validate(spec);
+        // Checked here rather than by picocli so that 'capfilt benchmark' does not need them.
+        for (var required : java.util.List.of(java.util.Map.entry("--captioner", String.valueOf(captioner)),
+                java.util.Map.entry("--filter", String.valueOf(filter)), java.util.Map.entry("--input", String.valueOf(input)),
+                java.util.Map.entry("--output", String.valueOf(output)))) {
+            if (required.getValue().equals("null")) {
+                throw new ParameterException(spec.commandLine(), "missing " + required.getKey()
+                        + " (capfilt needs --captioner, --filter, --input and --output)");
+            }
+        }
         if (threshold != null && topK != null) {
             throw new ParameterException(spec.commandLine(), "--threshold and --top-k exclude each other; give one");
         }
@@ -186,6 +200,92 @@ final class CapfiltCommand implements Callable<Integer> {
             if (bar != null) {
                 bar.close();
             }
+        }
+    }
+
+    /** {@code blip capfilt benchmark}: the filter's precision and recall against injected noise. */
+    @Command(name = "benchmark", mixinStandardHelpOptions = true,
+            description = {"Renders images of coloured shapes with their captions, replaces --noise of the captions",
+                "with wrong ones, fine-tunes the filter (ITC + ITM) on a separate clean split, runs CapFilt and",
+                "reports how well the removed web captions match the injected noise (benchmark.md in OUT)."})
+    static final class Benchmark implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--captioner", required = true, paramLabel = "MODEL", description = "Captioning model.")
+        String captioner;
+
+        @Option(names = "--filter", required = true, paramLabel = "MODEL",
+                description = "Retrieval model the filter is fine-tuned from.")
+        String filter;
+
+        @Option(names = "--output", required = true, paramLabel = "OUT", description = "Work and output folder.")
+        Path output;
+
+        @Option(names = "--images", defaultValue = "120", description = "Benchmark images (default: ${DEFAULT-VALUE}).")
+        int images;
+
+        @Option(names = "--noise", defaultValue = "0.3",
+                description = "Fraction of wrong captions (default: ${DEFAULT-VALUE}).")
+        double noise;
+
+        @Option(names = "--train-images", defaultValue = "240",
+                description = "Clean images the filter is fine-tuned on (default: ${DEFAULT-VALUE}).")
+        int trainImages;
+
+        @Option(names = "--train-steps", defaultValue = "200",
+                description = "Filter fine-tuning steps; 0 uses the filter as given (default: ${DEFAULT-VALUE}).")
+        int trainSteps;
+
+        @Option(names = "--lr", defaultValue = "1e-3", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
+        double lr;
+
+        @Option(names = "--threshold", defaultValue = "0.5", description = "ITM threshold (default: ${DEFAULT-VALUE}).")
+        double threshold;
+
+        @Option(names = "--seed", defaultValue = "0", description = "Seed (default: ${DEFAULT-VALUE}).")
+        long seed;
+
+        @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: all cores).")
+        Integer threads;
+
+        @Override
+        public Integer call() throws Exception {
+            NoiseBenchmark.Config config;
+            CapfiltSettings settings;
+            try {
+                config = new NoiseBenchmark.Config(images, 64, noise, seed);
+                settings = new CapfiltSettings(1, 0.9, seed, null, threshold, null);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), e.getMessage());
+            }
+            int t = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+            LoadOptions load = LoadOptions.defaults().withThreads(t).withListener(DownloadListener.NONE);
+            CapfiltRun.Options options = new CapfiltRun.Options(1000, 8, null);
+            NoiseBenchmark.Result r;
+            long start = System.nanoTime();
+            try (Blip cap = Blip.load(captioner, load)) {
+                if (trainSteps > 0) {
+                    Path filterDir;
+                    try (Blip fil = Blip.load(filter, load)) { // resolves a Hub id and checks the head
+                        filterDir = fil.directory();
+                    }
+                    r = NoiseBenchmark.trainAndRun(cap, filterDir, output, config, trainImages,
+                            new FilterTraining.Settings(trainSteps, 12, lr, seed, t), settings, options);
+                } else {
+                    try (Blip fil = Blip.load(filter, load)) {
+                        r = NoiseBenchmark.run(new CapFilter(cap, fil, settings), output, config, options);
+                    }
+                }
+            }
+            String md = String.format(Locale.ROOT, "CapFilt noise benchmark: %d images, %.0f%% wrong captions, filter "
+                    + "fine-tuned for %d steps on %d clean images, ITM threshold %.2f (%.1f s)%n%n", images, noise * 100,
+                    trainSteps, trainSteps > 0 ? trainImages : 0, threshold, (System.nanoTime() - start) / 1e9)
+                    + r.toMarkdown();
+            ReportFiles.writeString(output.resolve("benchmark.md"), md);
+            spec.commandLine().getOut().print(md);
+            spec.commandLine().getOut().flush();
+            return 0;
         }
     }
 }

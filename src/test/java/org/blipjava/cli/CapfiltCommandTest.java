@@ -107,6 +107,26 @@ class CapfiltCommandTest {
         assertFalse(missing.err().contains("Exception"), missing.err());
     }
 
+    @Test
+    void missingRequiredOptionIsNamed() {
+        Run r = run("capfilt", "--captioner", "x", "--filter", "y", "--input", tmp.toString());
+        assertEquals(Main.EXIT_USAGE, r.exit());
+        assertTrue(r.err().contains("missing --output"), r.err());
+    }
+
+    @Test
+    void benchmarkWritesItsTable() throws IOException {
+        Fixtures.FixtureSet set = Fixtures.sets().get(0);
+        Path out = tmp.resolve("bench");
+        Run r = run("capfilt", "benchmark", "--captioner", set.model("tiny-caption").toString(), "--filter",
+                set.model("tiny-itm").toString(), "--output", out.toString(), "--images", "10", "--noise", "0.5",
+                "--train-images", "12", "--train-steps", "3", "--threads", "2");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("| 10 | 5 |"), r.out());
+        assertEquals(r.out(), Files.readString(out.resolve("benchmark.md")));
+        assertTrue(Files.isRegularFile(out.resolve("filter/model.safetensors")));
+    }
+
     private static String[] concat(String[] a, String... b) {
         String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
