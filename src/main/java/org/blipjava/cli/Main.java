@@ -26,6 +26,7 @@ import picocli.CommandLine.Command;
             ExplainCommand.class,
             BenchCommand.class,
             TrainCommand.class,
+            CapfiltCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main {

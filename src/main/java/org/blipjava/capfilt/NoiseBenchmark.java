@@ -1,0 +1,234 @@
+package org.blipjava.capfilt;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.BufferedReader;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.blipjava.training.ShapesData;
+
+/**
+ * Measures the filter where the truth is known: images of coloured shapes rendered with
+ * {@link ShapesData} get their correct caption, except a chosen fraction that get the caption of
+ * another kind of image (the injected noise). After CapFilt ran, the web captions it removed are
+ * compared with the injected ones: precision (removed captions that were wrong), recall (wrong
+ * captions that were removed), and the ROC AUC of the ITM score, which does not depend on the
+ * threshold.
+ */
+public final class NoiseBenchmark {
+    /** The ground truth written next to the dataset: {@code {"image", "caption", "noisy"}} per line. */
+    public static final String TRUTH = "truth.jsonl";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private NoiseBenchmark() {}
+
+    /**
+     * What to generate.
+     *
+     * @param images number of images
+     * @param imageSize their width and height in pixels
+     * @param noise fraction of images whose caption is replaced by a wrong one, in [0, 1]
+     * @param seed rendering and noise selection seed
+     */
+    public record Config(int images, int imageSize, double noise, long seed) {
+        public Config {
+            if (images < 2) {
+                throw new IllegalArgumentException("the benchmark needs at least 2 images, got " + images);
+            }
+            if (!(noise >= 0 && noise <= 1)) {
+                throw new IllegalArgumentException("noise must be in [0, 1], got " + noise);
+            }
+        }
+    }
+
+    /**
+     * The filter's quality on the web captions.
+     *
+     * @param images images scored
+     * @param noisy injected wrong captions
+     * @param removed web captions the filter removed
+     * @param removedNoisy removed captions that were wrong
+     * @param precision {@code removedNoisy / removed} (NaN when nothing was removed)
+     * @param recall {@code removedNoisy / noisy} (NaN without noise)
+     * @param auc probability that a correct caption has a higher ITM than a wrong one (ties half)
+     * @param meanItmClean mean ITM of the correct captions
+     * @param meanItmNoisy mean ITM of the wrong captions
+     */
+    public record Result(int images, int noisy, int removed, int removedNoisy, double precision, double recall,
+            double auc, double meanItmClean, double meanItmNoisy) {
+        /** The result as a markdown table row block (header, separator, values). */
+        public String toMarkdown() {
+            return "| images | injected noise | removed | removed & noisy | precision | recall | ITM AUC "
+                    + "| mean ITM clean | mean ITM noisy |\n|---|---|---|---|---|---|---|---|---|\n"
+                    + String.format(Locale.ROOT, "| %d | %d | %d | %d | %.3f | %.3f | %.3f | %.3f | %.3f |%n",
+                            images, noisy, removed, removedNoisy, precision, recall, auc, meanItmClean, meanItmNoisy);
+        }
+    }
+
+    /**
+     * Renders the images into {@code dir} and writes {@code captions.jsonl} (one web caption per
+     * image, the wrong ones included) and {@value #TRUTH}.
+     *
+     * @return the dataset folder ({@code dir})
+     */
+    public static Path generate(Path dir, Config c) throws IOException {
+        Path ann = ShapesData.write(dir, "shape", c.images(), c.imageSize(), c.seed());
+        JsonNode list = JSON.readTree(ann.toFile());
+        Files.delete(ann);
+        List<String> images = new ArrayList<>();
+        List<String> truth = new ArrayList<>();
+        for (JsonNode e : list) {
+            images.add(e.get("image").asText());
+            truth.add(e.get("caption").get(0).asText());
+        }
+        int n = images.size();
+        // Which images get a wrong caption: the first round(noise * n) of a seeded shuffle.
+        SplittableRandom rng = new SplittableRandom(c.seed() ^ 0x6e6f697365L);
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        for (int i = n - 1; i > 0; i--) {
+            int j = rng.nextInt(i + 1);
+            int t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        boolean[] noisy = new boolean[n];
+        for (int k = 0; k < Math.round(c.noise() * n); k++) {
+            noisy[order[k]] = true;
+        }
+        try (BufferedWriter captions = Files.newBufferedWriter(dir.resolve("captions.jsonl"), StandardCharsets.UTF_8);
+                BufferedWriter truthOut = Files.newBufferedWriter(dir.resolve(TRUTH), StandardCharsets.UTF_8)) {
+            for (int i = 0; i < n; i++) {
+                String caption = truth.get(i);
+                if (noisy[i]) {
+                    // Another image's correct caption that differs from this one's.
+                    String wrong;
+                    do {
+                        wrong = truth.get(rng.nextInt(n));
+                    } while (wrong.equals(caption) && distinct(truth));
+                    caption = wrong;
+                }
+                ObjectNode row = JSON.createObjectNode().put("image", images.get(i)).put("caption", caption);
+                captions.write(JSON.writeValueAsString(row));
+                captions.write('\n');
+                truthOut.write(JSON.writeValueAsString(row.deepCopy().put("noisy", noisy[i])
+                        .put("correct", truth.get(i))));
+                truthOut.write('\n');
+            }
+        }
+        return dir;
+    }
+
+    private static boolean distinct(List<String> captions) {
+        return captions.stream().distinct().count() > 1;
+    }
+
+    /**
+     * Scores a finished CapFilt output against the truth of a generated dataset.
+     *
+     * @param dataset the folder {@link #generate} wrote
+     * @param capfiltOutput the output folder of a complete CapFilt run on it
+     */
+    public static Result evaluate(Path dataset, Path capfiltOutput) throws IOException {
+        Map<String, Boolean> noisyByImage = new HashMap<>();
+        for (String line : Files.readAllLines(dataset.resolve(TRUTH))) {
+            JsonNode n = JSON.readTree(line);
+            noisyByImage.put(dataset.resolve(n.get("image").asText()).toAbsolutePath().normalize().toString(),
+                    n.get("noisy").asBoolean());
+        }
+        List<Double> clean = new ArrayList<>();
+        List<Double> wrong = new ArrayList<>();
+        int removed = 0;
+        int removedNoisy = 0;
+        try (BufferedReader in = Files.newBufferedReader(capfiltOutput.resolve(CapfiltRun.DECISIONS))) {
+            String line;
+            while ((line = in.readLine()) != null) {
+                JsonNode d = JSON.readTree(line);
+                if (!d.get("source").asText().equals(Decision.Source.WEB.label())) {
+                    continue;
+                }
+                String image = capfiltOutput.resolve(d.get("image").asText()).toAbsolutePath().normalize().toString();
+                Boolean noisy = noisyByImage.get(image);
+                if (noisy == null) {
+                    throw new IllegalArgumentException(capfiltOutput.resolve(CapfiltRun.DECISIONS) + ": image " + image
+                            + " is not in " + dataset.resolve(TRUTH) + "; was CapFilt run on this dataset?");
+                }
+                double itm = d.get("itm").asDouble();
+                (noisy ? wrong : clean).add(itm);
+                if (!d.get("kept").asBoolean()) {
+                    removed++;
+                    removedNoisy += noisy ? 1 : 0;
+                }
+            }
+        }
+        return new Result(clean.size() + wrong.size(), wrong.size(), removed, removedNoisy,
+                removed == 0 ? Double.NaN : removedNoisy / (double) removed,
+                wrong.isEmpty() ? Double.NaN : removedNoisy / (double) wrong.size(), auc(clean, wrong),
+                mean(clean), mean(wrong));
+    }
+
+    /** Generates the dataset under {@code work/data}, runs CapFilt into {@code work/capfilt} and scores it. */
+    public static Result run(CapFilter filter, Path work, Config c, CapfiltRun.Options options) throws IOException {
+        Path data = generate(work.resolve("data"), c);
+        new CapfiltRun(filter, data, work.resolve("capfilt"), options).run(new CapfiltRun.Listener() {});
+        return evaluate(data, work.resolve("capfilt"));
+    }
+
+    /**
+     * The whole benchmark: renders a clean training split of {@code trainImages} images (both
+     * caption templates of each), fine-tunes the filter on it with {@link FilterTraining}, then
+     * generates the noisy benchmark with another seed and runs CapFilt with the fine-tuned filter.
+     *
+     * @param captioner the captioning model (used as is)
+     * @param filterDir the retrieval model the filter is fine-tuned from
+     * @param work folder for the training split ({@code train}), the fine-tuned filter
+     *     ({@code filter}), the benchmark data ({@code data}) and the CapFilt output ({@code capfilt})
+     */
+    public static Result trainAndRun(org.blipjava.tasks.Blip captioner, Path filterDir, Path work, Config c,
+            int trainImages, FilterTraining.Settings training, CapfiltSettings settings, CapfiltRun.Options options)
+            throws IOException {
+        Path train = work.resolve("train");
+        Path ann = ShapesData.write(train, "train", trainImages, c.imageSize(), c.seed() + 1);
+        List<FilterTraining.Pair> pairs = new ArrayList<>();
+        for (JsonNode e : JSON.readTree(ann.toFile())) {
+            for (JsonNode cap : e.get("caption")) {
+                pairs.add(new FilterTraining.Pair(train.resolve(e.get("image").asText()), cap.asText()));
+            }
+        }
+        Path tuned = FilterTraining.train(filterDir, pairs, training, work.resolve("filter"), null);
+        try (org.blipjava.tasks.Blip filter = org.blipjava.tasks.Blip.load(tuned,
+                org.blipjava.tasks.LoadOptions.defaults().withThreads(training.threads()))) {
+            return run(new CapFilter(captioner, filter, settings), work, c, options);
+        }
+    }
+
+    /** Mann-Whitney estimate of P(clean score > noisy score), ties counting half. */
+    static double auc(List<Double> clean, List<Double> noisy) {
+        if (clean.isEmpty() || noisy.isEmpty()) {
+            return Double.NaN;
+        }
+        double wins = 0;
+        for (double a : clean) {
+            for (double b : noisy) {
+                wins += a > b ? 1 : a == b ? 0.5 : 0;
+            }
+        }
+        return wins / ((double) clean.size() * noisy.size());
+    }
+
+    private static double mean(List<Double> xs) {
+        return xs.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
+    }
+}

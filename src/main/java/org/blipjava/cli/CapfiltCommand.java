@@ -1,0 +1,291 @@
+package org.blipjava.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import org.blipjava.capfilt.CapFilter;
+import org.blipjava.capfilt.CapfiltReport;
+import org.blipjava.capfilt.CapfiltRun;
+import org.blipjava.capfilt.CapfiltSettings;
+import org.blipjava.capfilt.FilterTraining;
+import org.blipjava.capfilt.NoiseBenchmark;
+import org.blipjava.report.ReportFiles;
+import org.blipjava.hub.ConsoleProgressListener;
+import org.blipjava.hub.DownloadListener;
+import org.blipjava.tasks.Blip;
+import org.blipjava.tasks.LoadOptions;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code blip capfilt}: bootstraps a cleaner dataset from noisy image-text pairs (BLIP's CapFilt). */
+@Command(name = "capfilt", mixinStandardHelpOptions = true,
+        description = {"CapFilt: a captioner writes synthetic captions for every image (nucleus sampling, seeded",
+            "per image), a filter scores them and the web captions with ITM and ITC, and the captions with",
+            "ITM >= --threshold (or the --top-k best per image) form the new dataset, written in the input's",
+            "format with decisions.jsonl, report.html and scores.png. The output is written in shards; run",
+            "the same command again to resume an interrupted run.",
+            "'blip capfilt benchmark' measures the filter on generated images with injected wrong captions."},
+        subcommands = CapfiltCommand.Benchmark.class)
+final class CapfiltCommand implements Callable<Integer> {
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    CommonOptions common;
+
+    @Option(names = "--captioner", paramLabel = "MODEL",
+            description = "Captioning model (BlipForConditionalGeneration): a directory or a Hub id (required).")
+    String captioner;
+
+    @Option(names = "--filter", paramLabel = "MODEL",
+            description = "Filter model (BlipForImageTextRetrieval): a directory or a Hub id (required).")
+    String filter;
+
+    @Option(names = "--input", paramLabel = "DATA",
+            description = "Dataset: a folder or file with captions.jsonl/.csv, Karpathy or BLIP JSON, or .tar shards"
+                    + " (WebDataset: KEY.jpg|png + KEY.txt) (required).")
+    Path input;
+
+    @Option(names = "--output", paramLabel = "OUT", description = "Output folder (required).")
+    Path output;
+
+    @Option(names = "--num-captions", defaultValue = "1", paramLabel = "N",
+            description = "Synthetic captions per image (default: ${DEFAULT-VALUE}; 0 filters the web captions only).")
+    int numCaptions;
+
+    @Option(names = "--top-p", defaultValue = "0.9", paramLabel = "P",
+            description = "Nucleus sampling mass (default: ${DEFAULT-VALUE}).")
+    double topP;
+
+    @Option(names = "--seed", defaultValue = "0", paramLabel = "S",
+            description = "Base seed; each image's seed mixes it with the image's key (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--prompt", defaultValue = "a picture of ", paramLabel = "TEXT",
+            description = "Text the captioner starts from, cut from the synthetic caption "
+                    + "(default: \"${DEFAULT-VALUE}\"; \"\" for none).")
+    String prompt;
+
+    @Option(names = "--threshold", paramLabel = "T",
+            description = "Keep captions whose ITM match probability is at least T (default: 0.5).")
+    Double threshold;
+
+    @Option(names = "--top-k", paramLabel = "K", description = "Keep the K captions with the highest ITM per image instead.")
+    Integer topK;
+
+    @Option(names = "--shard-size", defaultValue = "1000", paramLabel = "N",
+            description = "Input images per output shard, the unit of resumption (default: ${DEFAULT-VALUE}).")
+    int shardSize;
+
+    @Option(names = "--stop-after-shards", paramLabel = "N",
+            description = "Stop after writing N new shards (for time-boxed jobs); rerun to continue.")
+    Integer stopAfterShards;
+
+    @Override
+    public Integer call() throws Exception {
+        common.validate(spec);
+        // Checked here rather than by picocli so that 'capfilt benchmark' does not need them.
+        for (var required : java.util.List.of(java.util.Map.entry("--captioner", String.valueOf(captioner)),
+                java.util.Map.entry("--filter", String.valueOf(filter)), java.util.Map.entry("--input", String.valueOf(input)),
+                java.util.Map.entry("--output", String.valueOf(output)))) {
+            if (required.getValue().equals("null")) {
+                throw new ParameterException(spec.commandLine(), "missing " + required.getKey()
+                        + " (capfilt needs --captioner, --filter, --input and --output)");
+            }
+        }
+        if (threshold != null && topK != null) {
+            throw new ParameterException(spec.commandLine(), "--threshold and --top-k exclude each other; give one");
+        }
+        CapfiltSettings settings;
+        CapfiltRun.Options options;
+        try {
+            settings = new CapfiltSettings(numCaptions, topP, seed, prompt, threshold == null ? 0.5 : threshold, topK);
+            options = new CapfiltRun.Options(shardSize, common.batchSize, stopAfterShards);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        boolean bars = !common.noProgress && ConsoleProgressListener.stderrIsTerminal();
+        LoadOptions load = LoadOptions.defaults().withRevision(common.revision)
+                .withThreads(common.threads == null ? 0 : common.threads)
+                .withListener(bars ? ConsoleProgressListener.forStderr(true) : DownloadListener.NONE);
+        try (Blip cap = Blip.load(captioner, load); Blip fil = Blip.load(filter, load)) {
+            CapfiltRun run = new CapfiltRun(new CapFilter(cap, fil, settings), input, output, options);
+            CapfiltRun.Summary summary;
+            try (Progress progress = new Progress(bars)) {
+                summary = run.run(progress);
+            }
+            print(summary);
+            return 0;
+        }
+    }
+
+    private void print(CapfiltRun.Summary s) {
+        PrintWriter out = spec.commandLine().getOut();
+        if (common.json) {
+            ObjectNode n = JSON.createObjectNode();
+            n.put("output", output.toString());
+            n.put("format", s.format().name().toLowerCase(Locale.ROOT));
+            n.put("complete", s.complete());
+            n.put("images", s.images());
+            n.put("images_this_run", s.imagesThisRun());
+            n.put("seconds", s.seconds());
+            n.put("images_per_second", s.imagesPerSecond());
+            if (s.counts() != null) {
+                n.set("counts", JSON.valueToTree(s.counts()));
+            }
+            out.println(n.toPrettyString());
+        } else {
+            out.printf(Locale.ROOT, "%s: %d images (%d this run, %.2f images/s)%n", output, s.images(),
+                    s.imagesThisRun(), s.imagesPerSecond());
+            CapfiltReport.Counts c = s.counts();
+            if (c == null) {
+                out.println("stopped after the requested shards; run the same command again to continue");
+            } else {
+                out.printf(Locale.ROOT, "web captions kept: %d of %d; synthetic captions kept: %d of %d; "
+                        + "images with a kept caption: %d; failed images: %d%n", c.webKept(), c.web(),
+                        c.syntheticKept(), c.synthetic(), c.imagesKept(), c.failed());
+                out.println("report: " + output.resolve(CapfiltReport.HTML) + ", decisions: "
+                        + output.resolve(CapfiltRun.DECISIONS));
+            }
+        }
+        out.flush();
+    }
+
+    /** A progress bar with images/s on a terminal (the input size is unknown while streaming). */
+    private static final class Progress implements CapfiltRun.Listener, AutoCloseable {
+        private final boolean show;
+        private ProgressBar bar;
+        private long last;
+
+        Progress(boolean show) {
+            this.show = show;
+        }
+
+        @Override
+        public void started(long imagesDone) {
+            if (show) {
+                bar = new ProgressBarBuilder().setTaskName("capfilt").setInitialMax(-1)
+                        .setStyle(ProgressBarStyle.ASCII).setConsumer(new ConsoleProgressBarConsumer(System.err))
+                        .setUnit(" images", 1).showSpeed().build();
+                if (imagesDone > 0) {
+                    bar.setExtraMessage("resumed after " + imagesDone + " images");
+                }
+            }
+        }
+
+        @Override
+        public void progress(long images) {
+            if (bar != null) {
+                bar.stepBy(images - last);
+            }
+            last = images;
+        }
+
+        @Override
+        public void close() {
+            if (bar != null) {
+                bar.close();
+            }
+        }
+    }
+
+    /** {@code blip capfilt benchmark}: the filter's precision and recall against injected noise. */
+    @Command(name = "benchmark", mixinStandardHelpOptions = true,
+            description = {"Renders images of coloured shapes with their captions, replaces --noise of the captions",
+                "with wrong ones, fine-tunes the filter (ITC + ITM) on a separate clean split, runs CapFilt and",
+                "reports how well the removed web captions match the injected noise (benchmark.md in OUT)."})
+    static final class Benchmark implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--captioner", required = true, paramLabel = "MODEL", description = "Captioning model.")
+        String captioner;
+
+        @Option(names = "--filter", required = true, paramLabel = "MODEL",
+                description = "Retrieval model the filter is fine-tuned from.")
+        String filter;
+
+        @Option(names = "--output", required = true, paramLabel = "OUT", description = "Work and output folder.")
+        Path output;
+
+        @Option(names = "--images", defaultValue = "120", description = "Benchmark images (default: ${DEFAULT-VALUE}).")
+        int images;
+
+        @Option(names = "--noise", defaultValue = "0.3",
+                description = "Fraction of wrong captions (default: ${DEFAULT-VALUE}).")
+        double noise;
+
+        @Option(names = "--train-images", defaultValue = "240",
+                description = "Clean images the filter is fine-tuned on (default: ${DEFAULT-VALUE}).")
+        int trainImages;
+
+        @Option(names = "--train-steps", defaultValue = "200",
+                description = "Filter fine-tuning steps; 0 uses the filter as given (default: ${DEFAULT-VALUE}).")
+        int trainSteps;
+
+        @Option(names = "--lr", defaultValue = "1e-3", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
+        double lr;
+
+        @Option(names = "--threshold", defaultValue = "0.5", description = "ITM threshold (default: ${DEFAULT-VALUE}).")
+        double threshold;
+
+        @Option(names = "--seed", defaultValue = "0", description = "Seed (default: ${DEFAULT-VALUE}).")
+        long seed;
+
+        @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: all cores).")
+        Integer threads;
+
+        @Override
+        public Integer call() throws Exception {
+            NoiseBenchmark.Config config;
+            CapfiltSettings settings;
+            try {
+                config = new NoiseBenchmark.Config(images, 64, noise, seed);
+                settings = new CapfiltSettings(1, 0.9, seed, null, threshold, null);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), e.getMessage());
+            }
+            int t = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+            LoadOptions load = LoadOptions.defaults().withThreads(t).withListener(DownloadListener.NONE);
+            CapfiltRun.Options options = new CapfiltRun.Options(1000, 8, null);
+            NoiseBenchmark.Result r;
+            long start = System.nanoTime();
+            try (Blip cap = Blip.load(captioner, load)) {
+                if (trainSteps > 0) {
+                    Path filterDir;
+                    try (Blip fil = Blip.load(filter, load)) { // resolves a Hub id and checks the head
+                        filterDir = fil.directory();
+                    }
+                    r = NoiseBenchmark.trainAndRun(cap, filterDir, output, config, trainImages,
+                            new FilterTraining.Settings(trainSteps, 12, lr, seed, t), settings, options);
+                } else {
+                    try (Blip fil = Blip.load(filter, load)) {
+                        r = NoiseBenchmark.run(new CapFilter(cap, fil, settings), output, config, options);
+                    }
+                }
+            }
+            String md = String.format(Locale.ROOT, "CapFilt noise benchmark: %d images, %.0f%% wrong captions, filter "
+                    + "fine-tuned for %d steps on %d clean images, ITM threshold %.2f (%.1f s)%n%n", images, noise * 100,
+                    trainSteps, trainSteps > 0 ? trainImages : 0, threshold, (System.nanoTime() - start) / 1e9)
+                    + r.toMarkdown();
+            ReportFiles.writeString(output.resolve("benchmark.md"), md);
+            spec.commandLine().getOut().print(md);
+            spec.commandLine().getOut().flush();
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,106 @@
+package org.blipjava.capfilt;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.blipjava.tasks.Blip;
+import org.blipjava.tasks.LoadOptions;
+import org.blipjava.testing.Fixtures;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The noise benchmark: generation, scoring against known decisions, and a run with the tiny models. */
+class NoiseBenchmarkTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void generatesTheRequestedNoiseWithWrongCaptions() throws IOException {
+        Path data = NoiseBenchmark.generate(tmp.resolve("d"), new NoiseBenchmark.Config(24, 32, 0.25, 3));
+        List<JsonNode> truth = new ArrayList<>();
+        for (String l : Files.readAllLines(data.resolve(NoiseBenchmark.TRUTH))) {
+            truth.add(JSON.readTree(l));
+        }
+        assertEquals(24, truth.size());
+        assertEquals(6, truth.stream().filter(t -> t.get("noisy").asBoolean()).count());
+        for (JsonNode t : truth) {
+            assertTrue(Files.isRegularFile(data.resolve(t.get("image").asText())));
+            if (t.get("noisy").asBoolean()) {
+                assertNotEquals(t.get("correct").asText(), t.get("caption").asText());
+            } else {
+                assertEquals(t.get("correct").asText(), t.get("caption").asText());
+            }
+        }
+        assertEquals(24, Files.readAllLines(data.resolve("captions.jsonl")).size());
+        assertThrows(IllegalArgumentException.class, () -> new NoiseBenchmark.Config(10, 32, 1.5, 0));
+    }
+
+    @Test
+    void precisionRecallAndAucFromKnownDecisions() throws IOException {
+        Path data = NoiseBenchmark.generate(tmp.resolve("d"), new NoiseBenchmark.Config(8, 32, 0.5, 1));
+        Path out = Files.createDirectories(tmp.resolve("out"));
+        List<JsonNode> truth = new ArrayList<>();
+        for (String l : Files.readAllLines(data.resolve(NoiseBenchmark.TRUTH))) {
+            truth.add(JSON.readTree(l));
+        }
+        // Remove the first two noisy images' captions and one clean one; noisy ITM 0.1, clean 0.9
+        // except that one clean caption scores 0.05 (below every noisy caption).
+        StringBuilder d = new StringBuilder();
+        int noisySeen = 0;
+        boolean cleanRemoved = false;
+        for (JsonNode t : truth) {
+            boolean noisy = t.get("noisy").asBoolean();
+            boolean kept = true;
+            double itm = noisy ? 0.1 : 0.9;
+            if (noisy && noisySeen++ < 2) {
+                kept = false;
+            } else if (!noisy && !cleanRemoved) {
+                kept = false;
+                cleanRemoved = true;
+                itm = 0.05;
+            }
+            d.append(JSON.writeValueAsString(JSON.createObjectNode().put("image", "../d/" + t.get("image").asText())
+                    .put("caption", t.get("caption").asText()).put("source", "web").put("itm", itm).put("itc", 0.0)
+                    .put("kept", kept))).append('\n');
+            d.append(JSON.writeValueAsString(JSON.createObjectNode().put("image", "../d/" + t.get("image").asText())
+                    .put("caption", "synthetic").put("source", "synthetic").put("itm", 0.0).put("itc", 0.0)
+                    .put("kept", false))).append('\n');
+        }
+        Files.writeString(out.resolve(CapfiltRun.DECISIONS), d);
+        NoiseBenchmark.Result r = NoiseBenchmark.evaluate(data, out);
+        assertEquals(8, r.images());
+        assertEquals(4, r.noisy());
+        assertEquals(3, r.removed());
+        assertEquals(2, r.removedNoisy());
+        assertEquals(2 / 3.0, r.precision(), 1e-12);
+        assertEquals(0.5, r.recall(), 1e-12);
+        assertEquals(12 / 16.0, r.auc(), 1e-12, "3 of 4 clean captions beat all 4 noisy ones");
+        assertTrue(r.toMarkdown().contains("| 8 | 4 | 3 | 2 | 0.667 | 0.500 | 0.750 |"), r.toMarkdown());
+    }
+
+    @Test
+    void runsEndToEndWithTheTinyModels() throws IOException {
+        Fixtures.FixtureSet set = Fixtures.sets().get(0);
+        LoadOptions o = LoadOptions.defaults().withThreads(2);
+        try (Blip cap = Blip.load(set.model("tiny-caption"), o); Blip itm = Blip.load(set.model("tiny-itm"), o)) {
+            CapFilter f = new CapFilter(cap, itm, new CapfiltSettings(1, 0.9, 0, null, 0.5, null));
+            NoiseBenchmark.Result r = NoiseBenchmark.run(f, tmp, new NoiseBenchmark.Config(12, 32, 0.5, 5),
+                    new CapfiltRun.Options(5, 4, null));
+            assertEquals(12, r.images());
+            assertEquals(6, r.noisy());
+            assertTrue(r.removedNoisy() <= Math.min(r.removed(), r.noisy()));
+            assertTrue(r.auc() >= 0 && r.auc() <= 1);
+        }
+    }
+}

@@ -1,0 +1,135 @@
+package org.blipjava.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import javax.imageio.ImageIO;
+import org.blipjava.testing.Fixtures;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code blip capfilt} through {@link Main#run} with the fixture's tiny captioner and filter. */
+class CapfiltCommandTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path tmp;
+
+    record Run(int exit, String out, String err) {}
+
+    static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exit = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    private Path dataset(int n) throws IOException {
+        Path dir = tmp.resolve("data");
+        Files.createDirectories(dir);
+        StringBuilder jsonl = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            BufferedImage img = new BufferedImage(16, 16, BufferedImage.TYPE_INT_RGB);
+            Graphics2D g = img.createGraphics();
+            g.setColor(new Color(40 * i, 200 - 30 * i, 90));
+            g.fillRect(0, 0, 16, 16);
+            g.dispose();
+            ImageIO.write(img, "png", dir.resolve(i + ".png").toFile());
+            jsonl.append(JSON.writeValueAsString(Map.of("image", i + ".png", "caption", "a square number " + i)))
+                    .append('\n');
+        }
+        Files.writeString(dir.resolve("captions.jsonl"), jsonl);
+        return dir;
+    }
+
+    @Test
+    void runsStopsResumesAndPrintsCounts() throws IOException {
+        for (Fixtures.FixtureSet set : Fixtures.sets()) {
+            Path data = dataset(5);
+            String cap = set.model("tiny-caption").toString();
+            String itm = set.model("tiny-itm").toString();
+            Path out = tmp.resolve("out-" + set.name());
+            String[] base = {"capfilt", "--captioner", cap, "--filter", itm, "--input", data.toString(), "--output",
+                out.toString(), "--num-captions", "2", "--top-k", "1", "--shard-size", "2", "--threads", "2",
+                "--no-progress"};
+            String[] stop = concat(base, "--stop-after-shards", "1");
+            Run first = run(stop);
+            assertEquals(0, first.exit(), first.err());
+            assertTrue(first.out().contains("run the same command again"), first.out());
+            Run second = run(concat(base, "--json"));
+            assertEquals(0, second.exit(), second.err());
+            JsonNode doc = JSON.readTree(second.out());
+            assertTrue(doc.get("complete").asBoolean());
+            assertEquals(5, doc.get("images").asInt());
+            assertEquals(3, doc.get("images_this_run").asInt());
+            JsonNode counts = doc.get("counts");
+            assertEquals(5, counts.get("webKept").asInt() + counts.get("syntheticKept").asInt(), "top-1 per image");
+            assertTrue(Files.isRegularFile(out.resolve("captions.jsonl")));
+            assertTrue(Files.isRegularFile(out.resolve("report.html")));
+        }
+    }
+
+    @Test
+    void wrongModelsAndFlagsFailWithOneLine() throws IOException {
+        Fixtures.FixtureSet set = Fixtures.sets().get(0);
+        Path data = dataset(1);
+        String cap = set.model("tiny-caption").toString();
+        String itm = set.model("tiny-itm").toString();
+        Run swapped = run("capfilt", "--captioner", itm, "--filter", cap, "--input", data.toString(), "--output",
+                tmp.resolve("o").toString(), "--no-progress");
+        assertEquals(Main.EXIT_USAGE, swapped.exit());
+        assertTrue(swapped.err().contains("--captioner"), swapped.err());
+        assertEquals(1, swapped.err().strip().lines().count(), swapped.err());
+        Run both = run("capfilt", "--captioner", cap, "--filter", itm, "--input", data.toString(), "--output",
+                tmp.resolve("o").toString(), "--threshold", "0.3", "--top-k", "2");
+        assertEquals(Main.EXIT_USAGE, both.exit());
+        assertTrue(both.err().contains("exclude each other"), both.err());
+        Run badP = run("capfilt", "--captioner", cap, "--filter", itm, "--input", data.toString(), "--output",
+                tmp.resolve("o").toString(), "--top-p", "1.5");
+        assertEquals(Main.EXIT_USAGE, badP.exit());
+        assertTrue(badP.err().contains("--top-p"), badP.err());
+        Run missing = run("capfilt", "--captioner", cap, "--filter", itm, "--input", tmp.resolve("nope").toString(),
+                "--output", tmp.resolve("o2").toString(), "--no-progress");
+        assertEquals(Main.EXIT_USAGE, missing.exit());
+        assertTrue(missing.err().contains("nope"), missing.err());
+        assertFalse(missing.err().contains("Exception"), missing.err());
+    }
+
+    @Test
+    void missingRequiredOptionIsNamed() {
+        Run r = run("capfilt", "--captioner", "x", "--filter", "y", "--input", tmp.toString());
+        assertEquals(Main.EXIT_USAGE, r.exit());
+        assertTrue(r.err().contains("missing --output"), r.err());
+    }
+
+    @Test
+    void benchmarkWritesItsTable() throws IOException {
+        Fixtures.FixtureSet set = Fixtures.sets().get(0);
+        Path out = tmp.resolve("bench");
+        Run r = run("capfilt", "benchmark", "--captioner", set.model("tiny-caption").toString(), "--filter",
+                set.model("tiny-itm").toString(), "--output", out.toString(), "--images", "10", "--noise", "0.5",
+                "--train-images", "12", "--train-steps", "3", "--threads", "2");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("| 10 | 5 |"), r.out());
+        assertEquals(r.out(), Files.readString(out.resolve("benchmark.md")));
+        assertTrue(Files.isRegularFile(out.resolve("filter/model.safetensors")));
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+}
