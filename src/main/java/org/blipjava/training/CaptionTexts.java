@@ -9,7 +9,8 @@ import org.blipjava.tokenizer.Padding;
 
 /**
  * Decoder inputs for captioning as BLIP's {@code BLIP_Decoder.forward} builds them: the text is
- * {@code prompt + caption}, tokenized as {@code [CLS] ... [SEP]}, truncated and padded to the
+ * {@code prompt + caption} after BLIP's caption clean-up ({@link #preCaption}), tokenized as
+ * {@code [CLS] ... [SEP]}, truncated and padded to the
  * longest row; {@code [CLS]} is replaced by {@code [DEC]}; labels are the ids with padding and
  * the {@code [DEC] + prompt} positions set to -100, so only the caption and its {@code [SEP]} are
  * learned.
@@ -31,9 +32,19 @@ public record CaptionTexts(int[][] ids, int[][] mask, int[][] labels) {
      */
     public static CaptionTexts encode(List<String> captions, BertTokenizer tokenizer, String prompt, int maxLength,
                                       int bosId) {
+        return encode(captions, tokenizer, prompt, maxLength, bosId, true);
+    }
+
+    /**
+     * As {@link #encode(List, BertTokenizer, String, int, int)}, with {@code clean} choosing whether
+     * {@link #preCaption} applies (BLIP leaves VQA answers as they are).
+     */
+    public static CaptionTexts encode(List<String> captions, BertTokenizer tokenizer, String prompt, int maxLength,
+                                      int bosId, boolean clean) {
         List<String> texts = new ArrayList<>(captions.size());
         for (String c : captions) {
-            texts.add(prompt == null ? c : prompt + c);
+            String text = clean ? preCaption(c, MAX_WORDS) : c;
+            texts.add(prompt == null ? text : prompt + text);
         }
         Batch b = tokenizer.encodeBatch(texts, maxLength, Padding.LONGEST);
         int promptLength = promptLength(tokenizer, prompt);
@@ -50,6 +61,20 @@ public record CaptionTexts(int[][] ids, int[][] mask, int[][] labels) {
             }
         }
         return new CaptionTexts(ids, mask, labels);
+    }
+
+    /** The most words BLIP keeps of a training caption ({@code max_words=30}). */
+    public static final int MAX_WORDS = 30;
+
+    /**
+     * BLIP's {@code pre_caption}: lower case, the characters {@code .!"()*#:;~} become spaces, runs of
+     * whitespace collapse to one space, the ends are trimmed, and at most {@code maxWords} words are kept.
+     */
+    public static String preCaption(String caption, int maxWords) {
+        String s = caption.toLowerCase(java.util.Locale.ROOT).replaceAll("[.!\"()*#:;~]", " ");
+        s = s.replaceAll("\\s{2,}", " ").strip();
+        String[] words = s.split(" ");
+        return words.length > maxWords ? String.join(" ", Arrays.copyOf(words, maxWords)) : s;
     }
 
     /** Positions taken by [DEC] and the prompt's tokens (BLIP: {@code len(tokenizer(prompt).input_ids) - 1}). */

@@ -128,7 +128,7 @@ final class RetrievalTask implements TrainingTask {
             List<String> texts = new ArrayList<>(n);
             for (int r = 0; r < n; r++) {
                 idx[r] = train.imageIndex(examples[r]);
-                texts.add(train.caption(examples[r]));
+                texts.add(CaptionTexts.preCaption(train.caption(examples[r]), CaptionTexts.MAX_WORDS));
             }
             Batch b = tokenizer.encodeBatch(texts, textLimit(), Padding.LONGEST);
             emaUpdate(pairs);
@@ -430,7 +430,7 @@ final class RetrievalTask implements TrainingTask {
         List<Integer> textImage = new ArrayList<>();
         for (int k = 0; k < images.size(); k++) {
             for (String c : val.references(images.get(k))) {
-                texts.add(c);
+                texts.add(CaptionTexts.preCaption(c, CaptionTexts.MAX_WORDS));
                 textImage.add(k);
             }
         }

@@ -66,9 +66,10 @@ public final class Trainer {
     private final BlipImageProcessor processor;
 
     /**
-     * @param modelDir a captioning model directory in the Hugging Face layout to start from
-     * @param parallel compute threads, owned by the caller
-     * @throws IllegalArgumentException when the model is not a captioning model
+     * @param modelDir a model directory in the Hugging Face layout to start from (config.json,
+     *                 weights, tokenizer files; preprocessor_config.json optional)
+     * @param parallel compute threads, owned by the caller; a resumed run reproduces the same
+     *                 losses only with the same number of threads
      */
     public Trainer(Path modelDir, TrainingSettings settings, Parallel parallel) {
         this.modelDir = modelDir;
@@ -159,7 +160,7 @@ public final class Trainer {
      * Fine-tunes a retrieval model ({@code BlipForImageTextRetrieval}) with BLIP's ITC and ITM
      * losses: momentum encoders (EMA of the weights) give soft ITC targets, a queue of their
      * features adds negatives, and ITM learns from hard negatives sampled by contrastive similarity
-     * ({@link RetrievalTask}). Validation reports ITC recall@1 both ways.
+     * (see {@code RetrievalTask}). Validation reports ITC recall@1 both ways.
      */
     public TrainingResult trainRetrieval(CaptionData train, CaptionData val, RetrievalSettings retrieval,
                                          Path outputDir, boolean resume, TrainingListener listener) throws IOException {
@@ -251,7 +252,7 @@ public final class Trainer {
                 }
             }
             Path taskState = dir.resolve(TASK_STATE_FILE);
-            if (java.nio.file.Files.isRegularFile(taskState)) {
+            if (Files.isRegularFile(taskState)) {
                 try (SafetensorsFile f = SafetensorsFile.open(taskState)) {
                     task.restoreState(f);
                 }

@@ -68,7 +68,7 @@ final class VqaTask implements TrainingTask {
                 answers.add(train.answer(e));
             }
             Batch q = tokenizer.encodeBatch(questions, limit, Padding.LONGEST);
-            CaptionTexts a = CaptionTexts.encode(answers, tokenizer, null, limit, config.text().bosTokenId());
+            CaptionTexts a = CaptionTexts.encode(answers, tokenizer, null, limit, config.text().bosTokenId(), false);
             return objective.loss(tape, pixels, examples.length, q.inputIds(), q.attentionMask(), a.ids(), a.mask(),
                     a.labels(), settings.labelSmoothing());
         };

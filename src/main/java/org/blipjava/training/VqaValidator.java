@@ -71,7 +71,7 @@ public final class VqaValidator {
                 continue;
             }
             Batch q = tokenizer.encodeBatch(qs, limit, Padding.LONGEST);
-            CaptionTexts a = CaptionTexts.encode(as, tokenizer, null, limit, config.text().bosTokenId());
+            CaptionTexts a = CaptionTexts.encode(as, tokenizer, null, limit, config.text().bosTokenId(), false);
             float[] embeds = model.vision(processor.preprocessBatch(imgs), imgs.size(), h, w).lastHiddenState();
             int n = a.targetCount();
             lossSum += model.answerLoss(embeds, imgs.size(), q.inputIds(), q.attentionMask(), a.ids(), a.mask(),
