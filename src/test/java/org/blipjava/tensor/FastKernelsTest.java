@@ -186,6 +186,26 @@ class FastKernelsTest {
     }
 
     @Test
+    void forChunksVisitsEveryIndexOnceAndPropagatesFailures() {
+        try (Parallel p = new Parallel(3)) {
+            java.util.concurrent.atomic.AtomicIntegerArray seen = new java.util.concurrent.atomic.AtomicIntegerArray(1000);
+            p.forChunks(1000, 7, (s, e) -> {
+                for (int i = s; i < e; i++) {
+                    seen.incrementAndGet(i);
+                }
+            });
+            for (int i = 0; i < 1000; i++) {
+                assertThat(seen.get(i)).as("index %d", i).isEqualTo(1);
+            }
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> p.forChunks(100, 1, (s, e) -> {
+                if (s == 42) {
+                    throw new IllegalStateException("chunk 42");
+                }
+            })).hasMessage("chunk 42");
+        }
+    }
+
+    @Test
     void vectorAndScalarExpAgreeBitForBit() {
         float[] xs = {-100f, -87.2f, -20.5f, -1f, -1e-3f, 0f, 1e-3f, 0.5f, 3f, 40f, 87f};
         for (float x : xs) {
