@@ -12,6 +12,11 @@ final class CommonOptions {
             description = "Compute threads (default: all cores).")
     Integer threads;
 
+    @Option(names = "--dtype", paramLabel = "TYPE", defaultValue = "f32",
+            description = "Weight storage: f32 (exact), bf16 or int8 (less memory, faster decoding, "
+                    + "small accuracy cost; products still accumulate in float32). Default: ${DEFAULT-VALUE}.")
+    String dtype;
+
     @Option(names = "--batch-size", paramLabel = "N", defaultValue = "8",
             description = "Images per batch (default: ${DEFAULT-VALUE}).")
     int batchSize;
@@ -29,6 +34,11 @@ final class CommonOptions {
         if (batchSize < 1) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                     "--batch-size must be at least 1, got " + batchSize);
+        }
+        try {
+            org.blipjava.tensor.WeightPrecision.parse(dtype);
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--dtype: " + e.getMessage());
         }
         if (threads != null && threads < 1) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),

@@ -23,6 +23,7 @@ import org.blipjava.hub.DownloadListener;
 import org.blipjava.image.RgbImage;
 import org.blipjava.tasks.Blip;
 import org.blipjava.tasks.LoadOptions;
+import org.blipjava.tensor.WeightPrecision;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -65,7 +66,8 @@ abstract class ModelCommand implements Callable<Integer> {
         common.validate(spec);
         validate();
         LoadOptions options = LoadOptions.defaults().withRevision(common.revision)
-                .withThreads(common.threads == null ? 0 : common.threads);
+                .withThreads(common.threads == null ? 0 : common.threads)
+                .withPrecision(WeightPrecision.parse(common.dtype));
         // Download bars only on a terminal and never with --no-progress.
         options = options.withListener(showProgress() ? ConsoleProgressListener.forStderr(true) : DownloadListener.NONE);
         try (Blip blip = Blip.load(model == null ? defaultModel() : model, options)) {

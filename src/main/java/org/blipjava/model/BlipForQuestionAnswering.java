@@ -4,6 +4,7 @@ import org.blipjava.checkpoint.StateDict;
 import org.blipjava.config.BlipConfig;
 import org.blipjava.generation.StepDecoder;
 import org.blipjava.tensor.Parallel;
+import org.blipjava.tensor.WeightPrecision;
 
 /**
  * Visual question answering ({@code vision_model.*}, {@code text_encoder.*}, {@code text_decoder.*}):
@@ -28,9 +29,15 @@ public final class BlipForQuestionAnswering {
 
     /** Copies the weights out of {@code sd}; untaken keys are an error naming them. */
     public static BlipForQuestionAnswering load(StateDict sd, BlipConfig config, Parallel parallel) {
-        BlipVisionModel vision = BlipVisionModel.load(sd, "vision_model.", config.vision(), parallel);
-        BlipTextModel encoder = BlipTextModel.load(sd, "text_encoder.", config.text(), false, parallel);
-        BlipTextLMHeadModel decoder = BlipTextLMHeadModel.load(sd, "text_decoder.", config.text(), parallel);
+        return load(sd, config, parallel, WeightPrecision.F32);
+    }
+
+    /** As {@link #load(StateDict, BlipConfig, Parallel)} with the transformers' weights stored at {@code precision}. */
+    public static BlipForQuestionAnswering load(StateDict sd, BlipConfig config, Parallel parallel,
+                                                WeightPrecision precision) {
+        BlipVisionModel vision = BlipVisionModel.load(sd, "vision_model.", config.vision(), parallel, precision);
+        BlipTextModel encoder = BlipTextModel.load(sd, "text_encoder.", config.text(), false, parallel, precision);
+        BlipTextLMHeadModel decoder = BlipTextLMHeadModel.load(sd, "text_decoder.", config.text(), parallel, precision);
         sd.requireAllTaken();
         return new BlipForQuestionAnswering(config, vision, encoder, decoder);
     }

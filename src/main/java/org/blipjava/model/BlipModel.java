@@ -4,6 +4,7 @@ import org.blipjava.checkpoint.StateDict;
 import org.blipjava.config.BlipConfig;
 import org.blipjava.tensor.Kernels;
 import org.blipjava.tensor.Parallel;
+import org.blipjava.tensor.WeightPrecision;
 
 /**
  * The CLIP-style BLIP model ({@code vision_model.*}, {@code text_model.*}, {@code visual_projection},
@@ -34,8 +35,13 @@ public final class BlipModel {
 
     /** Copies the weights out of {@code sd}; untaken keys are an error naming them. */
     public static BlipModel load(StateDict sd, BlipConfig config, Parallel parallel) {
-        BlipVisionModel vision = BlipVisionModel.load(sd, "vision_model.", config.vision(), parallel);
-        BlipTextModel text = BlipTextModel.load(sd, "text_model.", config.text(), true, parallel);
+        return load(sd, config, parallel, WeightPrecision.F32);
+    }
+
+    /** As {@link #load(StateDict, BlipConfig, Parallel)} with the transformers' weights stored at {@code precision}. */
+    public static BlipModel load(StateDict sd, BlipConfig config, Parallel parallel, WeightPrecision precision) {
+        BlipVisionModel vision = BlipVisionModel.load(sd, "vision_model.", config.vision(), parallel, precision);
+        BlipTextModel text = BlipTextModel.load(sd, "text_model.", config.text(), true, parallel, precision);
         int p = config.projectionDim();
         Linear vp = Linear.load(sd, "visual_projection", config.vision().hiddenSize(), p, false);
         Linear tp = Linear.load(sd, "text_projection", config.text().hiddenSize(), p, false);

@@ -116,10 +116,10 @@ public final class Blip implements AutoCloseable {
         Parallel parallel = new Parallel(options.effectiveThreads());
         try (LoadedWeights weights = openWeights(directory)) {
             Object head = switch (kind) {
-                case CAPTIONING -> BlipForConditionalGeneration.load(weights.stateDict(), config, parallel);
-                case QUESTION_ANSWERING -> BlipForQuestionAnswering.load(weights.stateDict(), config, parallel);
-                case RETRIEVAL -> BlipForImageTextRetrieval.load(weights.stateDict(), config, parallel);
-                case CONTRASTIVE -> BlipModel.load(weights.stateDict(), config, parallel);
+                case CAPTIONING -> BlipForConditionalGeneration.load(weights.stateDict(), config, parallel, options.precision());
+                case QUESTION_ANSWERING -> BlipForQuestionAnswering.load(weights.stateDict(), config, parallel, options.precision());
+                case RETRIEVAL -> BlipForImageTextRetrieval.load(weights.stateDict(), config, parallel, options.precision());
+                case CONTRASTIVE -> BlipModel.load(weights.stateDict(), config, parallel, options.precision());
             };
             return new Blip(directory, config, kind, tokenizer, processor, generation, parallel, head);
         } catch (RuntimeException e) {
