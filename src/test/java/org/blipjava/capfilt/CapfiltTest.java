@@ -373,6 +373,16 @@ class CapfiltTest {
             try (PairReader r = PairReader.open(outK)) {
                 assertEquals(InputFormat.COCO_KARPATHY, r.format());
             }
+
+            Files.writeString(in.resolve("blip.json"), "[{\"image\": \"i2.png\", \"caption\": [\"a blue circle\", "
+                    + "\"round and blue\"]}, {\"image\": \"i0.png\", \"caption\": \"a red circle\"}]");
+            Path outB = tmp.resolve("out-b");
+            new CapfiltRun(capFilter(m, s), in.resolve("blip.json"), outB, new CapfiltRun.Options(1, 1, null))
+                    .run(new CapfiltRun.Listener() {});
+            Dataset<CaptionSample> bl = CaptionDatasets.read(outB, null, null);
+            assertEquals("blip-json", bl.format());
+            assertEquals(List.of("a blue circle", "round and blue"), bl.samples().get(0).captions());
+            assertEquals(2, bl.samples().size());
             deleteRecursively(tmp);
         }
     }
