@@ -230,11 +230,11 @@ final class CapfiltCommand implements Callable<Integer> {
                 description = "Fraction of wrong captions (default: ${DEFAULT-VALUE}).")
         double noise;
 
-        @Option(names = "--train-images", defaultValue = "240",
+        @Option(names = "--train-images", defaultValue = "480",
                 description = "Clean images the filter is fine-tuned on (default: ${DEFAULT-VALUE}).")
         int trainImages;
 
-        @Option(names = "--train-steps", defaultValue = "200",
+        @Option(names = "--train-steps", defaultValue = "600",
                 description = "Filter fine-tuning steps; 0 uses the filter as given (default: ${DEFAULT-VALUE}).")
         int trainSteps;
 
