@@ -199,7 +199,9 @@ class CapfiltTest {
             assertTrue(sum.complete());
             assertEquals(InputFormat.JSONL, sum.format());
             assertEquals(5, sum.images());
-            assertEquals(3, Files.list(out.resolve(CapfiltRun.PARTS)).count(), "5 images in shards of 2");
+            try (Stream<Path> parts = Files.list(out.resolve(CapfiltRun.PARTS))) {
+                assertEquals(3, parts.count(), "5 images in shards of 2");
+            }
 
             List<JsonNode> decisions = jsonLines(out.resolve(CapfiltRun.DECISIONS));
             Map<String, List<JsonNode>> byImage = new HashMap<>();
