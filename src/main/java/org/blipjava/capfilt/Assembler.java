@@ -26,11 +26,13 @@ final class Assembler {
     private final Path output;
     private final InputFormat format;
     private final int shards;
+    private final Double threshold;
 
-    Assembler(Path output, InputFormat format, int shards) {
+    Assembler(Path output, InputFormat format, int shards, Double threshold) {
         this.output = output;
         this.format = format;
         this.shards = shards;
+        this.threshold = threshold;
     }
 
     /** The dataset file CapFilt writes for each format (none for WebDataset: the shards are the dataset). */
@@ -45,7 +47,7 @@ final class Assembler {
     }
 
     CapfiltReport.Counts assemble() throws IOException {
-        CapfiltReport report = new CapfiltReport(output);
+        CapfiltReport report = new CapfiltReport(output, threshold);
         Path decisionsFile = output.resolve(CapfiltRun.DECISIONS);
         Path decisionsTmp = CapfiltRun.temporary(decisionsFile);
         String datasetName = datasetFile(format);

@@ -67,8 +67,12 @@ public final class CapfiltReport {
     private long synthetic;
     private long syntheticKept;
 
-    CapfiltReport(Path output) {
+    private final Double threshold;
+
+    /** @param threshold the ITM threshold drawn on the histogram, or null (top-k selection) */
+    CapfiltReport(Path output, Double threshold) {
         this.output = output;
+        this.threshold = threshold;
     }
 
     /** Adds one image's line of a part file. */
@@ -113,7 +117,7 @@ public final class CapfiltReport {
 
     /** Writes the histogram, the summary and the HTML page (each atomically). */
     void write() {
-        ReportFiles.writePng(output.resolve(HISTOGRAM), histogram(webHist, synHist));
+        ReportFiles.writePng(output.resolve(HISTOGRAM), histogram(webHist, synHist, threshold));
         Counts c = counts();
         ObjectNode s = JSON.valueToTree(c);
         s.set("itm_histogram_web", JSON.valueToTree(webHist));
@@ -164,7 +168,7 @@ public final class CapfiltReport {
     }
 
     /** Two overlaid bar series: web captions and synthetic captions per ITM bin. */
-    static BufferedImage histogram(long[] webCounts, long[] synCounts) {
+    static BufferedImage histogram(long[] webCounts, long[] synCounts, Double threshold) {
         int w = 640;
         int h = 360;
         int left = 56;
@@ -196,6 +200,13 @@ public final class CapfiltReport {
                 g.fillRect(x + 1, top + plotH - hw, bw, hw);
                 g.setColor(synColor);
                 g.fillRect(x + 1 + bw, top + plotH - hs, bw, hs);
+            }
+            if (threshold != null) {
+                int x = left + (int) Math.round(plotW * threshold);
+                g.setColor(new Color(0xe1, 0x57, 0x59));
+                g.setStroke(new BasicStroke(1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {5f, 4f}, 0f));
+                g.drawLine(x, top, x, top + plotH);
+                g.drawString("threshold", x + 4, top + 12);
             }
             g.setColor(Color.DARK_GRAY);
             g.setStroke(new BasicStroke(1f));

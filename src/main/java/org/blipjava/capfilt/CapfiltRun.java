@@ -139,7 +139,8 @@ public final class CapfiltRun {
                     return new Summary(format, false, m.imagesDone, m.imagesDone - before, seconds(start), null);
                 }
             }
-            CapfiltReport.Counts counts = new Assembler(output, format, m.shardsDone).assemble();
+            CapfiltReport.Counts counts = new Assembler(output, format, m.shardsDone,
+                    filter.settings().topK() == null ? filter.settings().threshold() : null).assemble();
             m.complete = true;
             m.write(output.resolve(MANIFEST), fingerprint);
             return new Summary(format, true, m.imagesDone, m.imagesDone - before, seconds(start), counts);

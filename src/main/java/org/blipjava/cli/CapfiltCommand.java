@@ -18,6 +18,7 @@ import org.blipjava.capfilt.CapfiltSettings;
 import org.blipjava.capfilt.FilterTraining;
 import org.blipjava.capfilt.NoiseBenchmark;
 import org.blipjava.report.ReportFiles;
+import org.blipjava.training.TrainingSettings;
 import org.blipjava.hub.ConsoleProgressListener;
 import org.blipjava.hub.DownloadListener;
 import org.blipjava.tasks.Blip;
@@ -229,11 +230,11 @@ final class CapfiltCommand implements Callable<Integer> {
                 description = "Fraction of wrong captions (default: ${DEFAULT-VALUE}).")
         double noise;
 
-        @Option(names = "--train-images", defaultValue = "240",
+        @Option(names = "--train-images", defaultValue = "480",
                 description = "Clean images the filter is fine-tuned on (default: ${DEFAULT-VALUE}).")
         int trainImages;
 
-        @Option(names = "--train-steps", defaultValue = "200",
+        @Option(names = "--train-steps", defaultValue = "600",
                 description = "Filter fine-tuning steps; 0 uses the filter as given (default: ${DEFAULT-VALUE}).")
         int trainSteps;
 
@@ -248,6 +249,15 @@ final class CapfiltCommand implements Callable<Integer> {
 
         @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: all cores).")
         Integer threads;
+
+        @Option(names = "--caption-epochs", defaultValue = "0", paramLabel = "N",
+                description = "Also train a captioner on the noisy and on the bootstrapped captions for N epochs and "
+                        + "compare their CIDEr-D on clean images (default: ${DEFAULT-VALUE}, skip).")
+        int captionEpochs;
+
+        @Option(names = "--caption-lr", defaultValue = "2e-3", paramLabel = "LR",
+                description = "Peak learning rate of those captioners (default: ${DEFAULT-VALUE}).")
+        double captionLr;
 
         @Override
         public Integer call() throws Exception {
@@ -282,6 +292,18 @@ final class CapfiltCommand implements Callable<Integer> {
                     + "fine-tuned for %d steps on %d clean images, ITM threshold %.2f (%.1f s)%n%n", images, noise * 100,
                     trainSteps, trainSteps > 0 ? trainImages : 0, threshold, (System.nanoTime() - start) / 1e9)
                     + r.toMarkdown();
+            if (captionEpochs > 0) {
+                TrainingSettings ts = TrainingSettings.defaults().withEpochs(captionEpochs).withBatch(16, 1)
+                        .withOptimizer(captionLr, 0, 0.05, 10, 1.0).withAugment(false).withSeed(seed)
+                        .withValidation(12, 0);
+                Path capDir;
+                try (Blip cap = Blip.load(captioner, load)) {
+                    capDir = cap.directory();
+                }
+                NoiseBenchmark.CaptionComparison cc = NoiseBenchmark.compareCaptioners(capDir, output, config, 48, ts, t);
+                md += String.format(Locale.ROOT, "%nCaptioners trained %d epochs from %s, validated on %d clean images:%n%n",
+                        captionEpochs, captioner, cc.validationImages()) + cc.toMarkdown();
+            }
             ReportFiles.writeString(output.resolve("benchmark.md"), md);
             spec.commandLine().getOut().print(md);
             spec.commandLine().getOut().flush();

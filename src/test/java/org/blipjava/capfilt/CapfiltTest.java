@@ -199,7 +199,9 @@ class CapfiltTest {
             assertTrue(sum.complete());
             assertEquals(InputFormat.JSONL, sum.format());
             assertEquals(5, sum.images());
-            assertEquals(3, Files.list(out.resolve(CapfiltRun.PARTS)).count(), "5 images in shards of 2");
+            try (Stream<Path> parts = Files.list(out.resolve(CapfiltRun.PARTS))) {
+                assertEquals(3, parts.count(), "5 images in shards of 2");
+            }
 
             List<JsonNode> decisions = jsonLines(out.resolve(CapfiltRun.DECISIONS));
             Map<String, List<JsonNode>> byImage = new HashMap<>();
@@ -373,6 +375,16 @@ class CapfiltTest {
             try (PairReader r = PairReader.open(outK)) {
                 assertEquals(InputFormat.COCO_KARPATHY, r.format());
             }
+
+            Files.writeString(in.resolve("blip.json"), "[{\"image\": \"i2.png\", \"caption\": [\"a blue circle\", "
+                    + "\"round and blue\"]}, {\"image\": \"i0.png\", \"caption\": \"a red circle\"}]");
+            Path outB = tmp.resolve("out-b");
+            new CapfiltRun(capFilter(m, s), in.resolve("blip.json"), outB, new CapfiltRun.Options(1, 1, null))
+                    .run(new CapfiltRun.Listener() {});
+            Dataset<CaptionSample> bl = CaptionDatasets.read(outB, null, null);
+            assertEquals("blip-json", bl.format());
+            assertEquals(List.of("a blue circle", "round and blue"), bl.samples().get(0).captions());
+            assertEquals(2, bl.samples().size());
             deleteRecursively(tmp);
         }
     }

@@ -120,10 +120,12 @@ class CapfiltCommandTest {
         Path out = tmp.resolve("bench");
         Run r = run("capfilt", "benchmark", "--captioner", set.model("tiny-caption").toString(), "--filter",
                 set.model("tiny-itm").toString(), "--output", out.toString(), "--images", "10", "--noise", "0.5",
-                "--train-images", "12", "--train-steps", "3", "--threads", "2");
+                "--train-images", "12", "--train-steps", "3", "--threads", "2", "--caption-epochs", "1");
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("| 10 | 5 |"), r.out());
         assertEquals(r.out(), Files.readString(out.resolve("benchmark.md")));
+        assertTrue(r.out().contains("| noisy web captions | 10 |"), r.out());
+        assertTrue(r.out().contains("| CapFilt bootstrapped |"), r.out());
         assertTrue(Files.isRegularFile(out.resolve("filter/model.safetensors")));
     }
 
