@@ -31,29 +31,14 @@ final class CaptionTask implements TrainingTask {
     }
 
     @Override
-    public int size() {
-        return train.size();
-    }
-
-    @Override
-    public Path image(int i) {
-        return train.image(i);
-    }
-
-    @Override
-    public int imageCount() {
-        return train.images().size();
-    }
-
-    @Override
-    public List<Path> missingImages() {
-        return train.missingImages();
+    public TrainingExamples examples() {
+        return train;
     }
 
     @Override
     public BatchLoss objective(Parameters params) {
         CaptioningObjective objective = new CaptioningObjective(params, config);
-        int maxLength = Math.min(settings.maxTextLength(), config.text().maxPositionEmbeddings());
+        int maxLength = settings.textLimit(config);
         return (tape, pixels, examples) -> {
             List<String> captions = new ArrayList<>(examples.length);
             for (int e : examples) {

@@ -37,29 +37,14 @@ final class VqaTask implements TrainingTask {
     }
 
     @Override
-    public int size() {
-        return train.size();
-    }
-
-    @Override
-    public Path image(int i) {
-        return train.questionOf(i).image();
-    }
-
-    @Override
-    public int imageCount() {
-        return train.images().size();
-    }
-
-    @Override
-    public List<Path> missingImages() {
-        return train.missingImages();
+    public TrainingExamples examples() {
+        return train;
     }
 
     @Override
     public BatchLoss objective(Parameters params) {
         VqaObjective objective = new VqaObjective(params, config);
-        int limit = Math.min(settings.maxTextLength(), config.text().maxPositionEmbeddings());
+        int limit = settings.textLimit(config);
         return (tape, pixels, examples) -> {
             List<String> questions = new ArrayList<>(examples.length);
             List<String> answers = new ArrayList<>(examples.length);
