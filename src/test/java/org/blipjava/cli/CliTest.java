@@ -2,11 +2,10 @@ package org.blipjava.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
+import static org.blipjava.cli.CliRun.run;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,19 +33,6 @@ class CliTest {
 
     static Stream<FixtureSet> sets() {
         return Fixtures.sets().stream();
-    }
-
-    record Run(int exit, String out, String err) {
-        JsonNode json() throws Exception {
-            return JSON.readTree(out);
-        }
-    }
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Run(exit, out.toString(), err.toString());
     }
 
     /** Which of these images decode to exactly the fixture's pixel values at the model's size. */
@@ -124,7 +110,7 @@ class CliTest {
             for (String img : images) {
                 args.add(set.image(img).toString());
             }
-            Run r = run(args.toArray(String[]::new));
+            CliRun r = run(args.toArray(String[]::new));
             assertThat(r.exit()).as(name + ": " + r.err()).isZero();
             JsonNode results = r.json().get("results");
             assertThat(results).hasSize(images.size());
@@ -159,7 +145,7 @@ class CliTest {
         for (String img : images) {
             args.add(set.image(img).toString());
         }
-        Run r = run(args.toArray(String[]::new));
+        CliRun r = run(args.toArray(String[]::new));
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode results = r.json().get("results");
         assertThat(results).hasSize(n);
@@ -190,7 +176,7 @@ class CliTest {
         for (String img : images) {
             args.add(set.image(img).toString());
         }
-        Run r = run(args.toArray(String[]::new));
+        CliRun r = run(args.toArray(String[]::new));
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode results = r.json().get("results");
         int nt = itm.get("texts").size();
@@ -213,7 +199,7 @@ class CliTest {
                 embedArgs.add("--text");
                 embedArgs.add(t.asText());
             });
-            Run e = run(embedArgs.toArray(String[]::new));
+            CliRun e = run(embedArgs.toArray(String[]::new));
             assertThat(e.exit()).as(e.err()).isZero();
             float[] feat = Fixtures.floats(tensors, "itm/text_feat");
             JsonNode er = e.json().get("results");
@@ -233,7 +219,7 @@ class CliTest {
         Path good = set.image(set.expected().get("images").get(0).asText());
         Path notImage = Files.writeString(tmp.resolve("notes.png"), "this is not an image");
         Path missing = tmp.resolve("missing.jpg");
-        Run r = run("caption", "--model", set.model("tiny-caption").toString(), "--json",
+        CliRun r = run("caption", "--model", set.model("tiny-caption").toString(), "--json",
                 good.toString(), notImage.toString(), missing.toString());
         assertThat(r.exit()).isEqualTo(1);
         JsonNode doc = r.json();
@@ -248,7 +234,7 @@ class CliTest {
     @MethodSource("sets")
     void badModelsAndArgumentsGiveOneLineAndNonZeroExit(FixtureSet set, @TempDir Path tmp) throws Exception {
         Path good = set.image(set.expected().get("images").get(0).asText());
-        Run noDir = run("caption", "--model", tmp.resolve("nope").toString(), good.toString());
+        CliRun noDir = run("caption", "--model", tmp.resolve("nope").toString(), good.toString());
         assertThat(noDir.exit()).isNotZero();
         assertThat(noDir.err().lines().count()).as(noDir.err()).isEqualTo(1);
         assertThat(noDir.err()).contains("nope");
@@ -263,21 +249,21 @@ class CliTest {
                 }
             }
         }
-        Run noWeights = run("caption", "--model", partial.toString(), good.toString());
+        CliRun noWeights = run("caption", "--model", partial.toString(), good.toString());
         assertThat(noWeights.exit()).isNotZero();
         assertThat(noWeights.err().lines().count()).as(noWeights.err()).isEqualTo(1);
         assertThat(noWeights.err()).contains("partial");
 
         String longPrompt = "word ".repeat(200);
-        Run tooLong = run("caption", "--model", set.model("tiny-caption").toString(), "--prompt", longPrompt, good.toString());
+        CliRun tooLong = run("caption", "--model", set.model("tiny-caption").toString(), "--prompt", longPrompt, good.toString());
         assertThat(tooLong.exit()).isNotZero();
         assertThat(tooLong.err().lines().count()).as(tooLong.err()).isEqualTo(1);
         assertThat(tooLong.err()).contains("prompt");
 
-        Run badFlag = run("caption", "--model", set.model("tiny-caption").toString(), "--num-beams", "zero", good.toString());
+        CliRun badFlag = run("caption", "--model", set.model("tiny-caption").toString(), "--num-beams", "zero", good.toString());
         assertThat(badFlag.exit()).isEqualTo(Main.EXIT_USAGE);
 
-        Run wrongHead = run("vqa", "--model", set.model("tiny-caption").toString(), "--question", "what?", good.toString());
+        CliRun wrongHead = run("vqa", "--model", set.model("tiny-caption").toString(), "--question", "what?", good.toString());
         assertThat(wrongHead.exit()).isNotZero();
         assertThat(wrongHead.err()).contains("BlipForConditionalGeneration");
     }
@@ -287,7 +273,7 @@ class CliTest {
     void outputFileIsWrittenWhole(FixtureSet set, @TempDir Path tmp) throws Exception {
         Path good = set.image(set.expected().get("images").get(0).asText());
         Path out = tmp.resolve("sub").resolve("captions.json");
-        Run r = run("caption", "--model", set.model("tiny-caption").toString(), "--json", "--output", out.toString(), good.toString());
+        CliRun r = run("caption", "--model", set.model("tiny-caption").toString(), "--json", "--output", out.toString(), good.toString());
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).isEmpty();
         JsonNode doc = JSON.readTree(out.toFile());

@@ -2,13 +2,12 @@ package org.blipjava.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
+import static org.blipjava.cli.CliRun.run;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,15 +39,6 @@ class EvalCommandsTest {
 
     static Stream<FixtureSet> sets() {
         return Fixtures.sets().stream();
-    }
-
-    record Run(int exit, String out, String err) {}
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Run(exit, out.toString(), err.toString());
     }
 
     /** The fixture's decodable 8-bit images (those with pixel targets), at most {@code n}. */
@@ -93,7 +83,7 @@ class EvalCommandsTest {
         Path reports = tmp.resolve("reports");
         Path model = set.model("tiny-caption");
 
-        Run r = run("eval", "caption", "--model", model.toString(), "--dataset", data.toString(),
+        CliRun r = run("eval", "caption", "--model", model.toString(), "--dataset", data.toString(),
                 "--report-dir", reports.toString(), "--max-length", "12", "--batch-size", "2", "--no-progress");
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("METEOR", "CIDEr-D", "2 skipped");
@@ -143,7 +133,7 @@ class EvalCommandsTest {
                 .containsExactlyInAnyOrder("report.json", "report.html");
 
         // --json prints the corpus scores and counts; the report is rewritten in place.
-        Run j = run("eval", "caption", "--model", model.toString(), "--dataset", data.toString(), "--limit", "1",
+        CliRun j = run("eval", "caption", "--model", model.toString(), "--dataset", data.toString(), "--limit", "1",
                 "--report-dir", reports.toString(), "--max-length", "12", "--no-progress", "--json");
         assertThat(j.exit()).as(j.err()).isZero();
         JsonNode summary = JSON.readTree(j.out());
@@ -172,7 +162,7 @@ class EvalCommandsTest {
         Path reports = tmp.resolve("out");
         Path model = set.model("tiny-vqa");
 
-        Run r = run("eval", "vqa", "--model", model.toString(), "--dataset", data.toString(),
+        CliRun r = run("eval", "vqa", "--model", model.toString(), "--dataset", data.toString(),
                 "--report-dir", reports.toString(), "--max-length", "6", "--no-progress", "--json");
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode summary = JSON.readTree(r.out());
@@ -202,7 +192,7 @@ class EvalCommandsTest {
     @MethodSource("sets")
     void datasetWithoutUsableImagesIsAOneLineError(FixtureSet set, @TempDir Path tmp) throws Exception {
         Files.writeString(tmp.resolve("captions.jsonl"), "{\"image\": \"nope.png\", \"caption\": \"x\"}\n");
-        Run r = run("eval", "caption", "--model", set.model("tiny-caption").toString(), "--dataset", tmp.toString(),
+        CliRun r = run("eval", "caption", "--model", set.model("tiny-caption").toString(), "--dataset", tmp.toString(),
                 "--report-dir", tmp.resolve("out").toString(), "--no-progress");
         assertThat(r.exit()).isEqualTo(Main.EXIT_USAGE);
         assertThat(r.err()).contains("no usable images", "nope.png");
