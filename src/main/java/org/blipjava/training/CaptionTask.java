@@ -1,38 +1,20 @@
 package org.blipjava.training;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Function;
 import org.blipjava.config.BlipConfig;
-import org.blipjava.image.RgbImage;
 import org.blipjava.tokenizer.BertTokenizer;
 
 /** Captioning fine-tuning: LM loss on {@code prompt + caption} ({@link CaptioningObjective}). */
-final class CaptionTask implements TrainingTask {
-    private final CaptionData train;
-    private final CaptionValidator validator;
-    private final BlipConfig config;
-    private final BertTokenizer tokenizer;
-    private final TrainingSettings settings;
-
+final class CaptionTask extends LanguageTask<CaptionData> {
     CaptionTask(CaptionData train, CaptionValidator validator, BlipConfig config, BertTokenizer tokenizer,
                 TrainingSettings settings) {
-        this.train = train;
-        this.validator = validator;
-        this.config = config;
-        this.tokenizer = tokenizer;
-        this.settings = settings;
+        super(train, validator, config, tokenizer, settings);
     }
 
     @Override
     public String architecture() {
         return "BlipForConditionalGeneration";
-    }
-
-    @Override
-    public TrainingExamples examples() {
-        return train;
     }
 
     @Override
@@ -49,10 +31,5 @@ final class CaptionTask implements TrainingTask {
             return objective.loss(tape, pixels, examples.length, t.ids(), t.mask(), t.labels(),
                     settings.labelSmoothing());
         };
-    }
-
-    @Override
-    public ValidationResult validate(Parameters params, int step, Function<Path, RgbImage> reader) {
-        return validator == null ? null : validator.evaluate(params, step, reader);
     }
 }

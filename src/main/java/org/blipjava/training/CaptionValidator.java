@@ -28,13 +28,8 @@ import org.blipjava.tokenizer.BertTokenizer;
  * generation is exactly what {@code Blip.caption} would produce from the saved checkpoint. Not
  * thread-safe (it shares the trainer's thread).
  */
-public final class CaptionValidator {
+public final class CaptionValidator extends TaskValidator {
     private final CaptionData data;
-    private final BlipConfig config;
-    private final BertTokenizer tokenizer;
-    private final BlipImageProcessor processor;
-    private final TrainingSettings settings;
-    private final Parallel parallel;
 
     /**
      * @param data      held-out captions
@@ -43,12 +38,8 @@ public final class CaptionValidator {
      */
     public CaptionValidator(CaptionData data, BlipConfig config, BertTokenizer tokenizer, BlipImageProcessor processor,
                             TrainingSettings settings, Parallel parallel) {
+        super(config, tokenizer, processor, settings, parallel);
         this.data = data;
-        this.config = config;
-        this.tokenizer = tokenizer;
-        this.processor = processor;
-        this.settings = settings;
-        this.parallel = parallel;
     }
 
     /**
@@ -57,6 +48,7 @@ public final class CaptionValidator {
      * @param step   the optimizer step, reported in the result
      * @param reader decodes an image, or returns null when it cannot (the caller reports it)
      */
+    @Override
     public ValidationResult evaluate(Parameters params, int step, Function<Path, RgbImage> reader) {
         BlipForConditionalGeneration model =
                 BlipForConditionalGeneration.load(Checkpointing.stateDict(params), config, parallel);

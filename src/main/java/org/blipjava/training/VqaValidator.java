@@ -25,26 +25,18 @@ import org.blipjava.tokenizer.Padding;
  * greedily generated answers against each question's answers. Generation is what
  * {@code Blip.answer} does (the decoder attends to every question position). Not thread-safe.
  */
-public final class VqaValidator {
+public final class VqaValidator extends TaskValidator {
     private final VqaData data;
-    private final BlipConfig config;
-    private final BertTokenizer tokenizer;
-    private final BlipImageProcessor processor;
-    private final TrainingSettings settings;
-    private final Parallel parallel;
 
     /** @param parallel compute threads, owned by the caller */
     public VqaValidator(VqaData data, BlipConfig config, BertTokenizer tokenizer, BlipImageProcessor processor,
                         TrainingSettings settings, Parallel parallel) {
+        super(config, tokenizer, processor, settings, parallel);
         this.data = data;
-        this.config = config;
-        this.tokenizer = tokenizer;
-        this.processor = processor;
-        this.settings = settings;
-        this.parallel = parallel;
     }
 
     /** Validates the weights in {@code params}; {@code reader} returns null for unreadable images. */
+    @Override
     public ValidationResult evaluate(Parameters params, int step, Function<Path, RgbImage> reader) {
         BlipForQuestionAnswering model =
                 BlipForQuestionAnswering.load(Checkpointing.stateDict(params), config, parallel);
