@@ -16,7 +16,7 @@ import java.util.stream.Stream;
 import org.blipjava.checkpoint.SafetensorsFile;
 import org.blipjava.tasks.Blip;
 import org.blipjava.tasks.LoadOptions;
-import org.blipjava.tasks.PixelValues;
+import org.blipjava.testing.FixtureInputs;
 import org.blipjava.testing.Fixtures;
 import org.blipjava.testing.Fixtures.FixtureSet;
 import org.junit.jupiter.api.io.TempDir;
@@ -37,21 +37,9 @@ class CliTest {
 
     /** Which of these images decode to exactly the fixture's pixel values at the model's size. */
     static boolean[] exact(FixtureSet set, String model, List<String> images) throws Exception {
-        boolean[] out = new boolean[images.size()];
-        try (Blip blip = Blip.load(set.model(model), LoadOptions.defaults().withThreads(1));
-                SafetensorsFile tensors = set.openTensors()) {
-            int size = blip.config().vision().imageSize();
-            for (int i = 0; i < images.size(); i++) {
-                PixelValues px = blip.pixels(List.of(Blip.readImage(set.image(images.get(i)))));
-                float[] want = Fixtures.floats(tensors, "pixel_values/" + size + "/" + images.get(i));
-                double max = 0;
-                for (int k = 0; k < want.length; k++) {
-                    max = Math.max(max, Math.abs(px.values()[k] - want[k]));
-                }
-                out[i] = max <= 1e-5;
-            }
+        try (Blip blip = Blip.load(set.model(model), LoadOptions.defaults().withThreads(1))) {
+            return FixtureInputs.decodesExactly(set, blip, images);
         }
-        return out;
     }
 
     static List<String> flags(JsonNode kwargs) {

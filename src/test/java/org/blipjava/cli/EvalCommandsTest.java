@@ -3,6 +3,8 @@ package org.blipjava.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 import static org.blipjava.cli.CliRun.run;
+import static org.blipjava.testing.FixtureInputs.itmTexts;
+import static org.blipjava.testing.FixtureInputs.targetImages;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -41,29 +43,11 @@ class EvalCommandsTest {
         return Fixtures.sets().stream();
     }
 
-    /** The fixture's decodable 8-bit images (those with pixel targets), at most {@code n}. */
-    static List<String> images(FixtureSet set, int n) {
-        List<String> out = new ArrayList<>();
-        JsonNode notTarget = set.expected().path("pixel_values_not_a_target");
-        for (JsonNode img : set.expected().get("images")) {
-            if (out.size() < n && !notTarget.has(img.asText())) {
-                out.add(img.asText());
-            }
-        }
-        return out;
-    }
-
-    static List<String> texts(FixtureSet set) {
-        List<String> out = new ArrayList<>();
-        set.expected().get("itm").get("texts").forEach(t -> out.add(t.asText()));
-        return out;
-    }
-
     @ParameterizedTest
     @MethodSource("sets")
     void evalCaptionWritesJsonAndHtmlReports(FixtureSet set, @TempDir Path tmp) throws Exception {
-        List<String> names = images(set, 3);
-        List<String> texts = texts(set);
+        List<String> names = targetImages(set, 3);
+        List<String> texts = itmTexts(set);
         Path data = tmp.resolve("data");
         Files.createDirectories(data.resolve("imgs"));
         StringBuilder jsonl = new StringBuilder();
@@ -145,7 +129,7 @@ class EvalCommandsTest {
     @ParameterizedTest
     @MethodSource("sets")
     void evalVqaScoresAccuracy(FixtureSet set, @TempDir Path tmp) throws Exception {
-        List<String> names = images(set, 2);
+        List<String> names = targetImages(set, 2);
         List<String> questions = new ArrayList<>();
         set.expected().get("vqa").get("questions").forEach(q -> questions.add(q.asText()));
         Path data = tmp.resolve("data");

@@ -3,7 +3,6 @@ package org.blipjava.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.blipjava.cli.CliRun.run;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.awt.Dimension;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +16,7 @@ import org.blipjava.report.PngChecks;
 import org.blipjava.report.SimilarityHeatmap;
 import org.blipjava.tasks.Blip;
 import org.blipjava.tasks.LoadOptions;
+import org.blipjava.testing.FixtureInputs;
 import org.blipjava.testing.Fixtures;
 import org.blipjava.testing.Fixtures.FixtureSet;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,14 +30,7 @@ class ExplainCommandTest {
     }
 
     static List<Path> images(FixtureSet set, int n) {
-        List<Path> out = new ArrayList<>();
-        JsonNode notTarget = set.expected().path("pixel_values_not_a_target");
-        for (JsonNode img : set.expected().get("images")) {
-            if (out.size() < n && !notTarget.has(img.asText())) {
-                out.add(set.image(img.asText()));
-            }
-        }
-        return out;
+        return FixtureInputs.targetImages(set, n).stream().map(set::image).toList();
     }
 
     @ParameterizedTest

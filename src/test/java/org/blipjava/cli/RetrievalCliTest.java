@@ -2,6 +2,7 @@ package org.blipjava.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
+import static org.blipjava.testing.FixtureInputs.strings;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -27,12 +28,6 @@ class RetrievalCliTest {
 
     static Stream<FixtureSet> sets() {
         return Fixtures.sets().stream();
-    }
-
-    private static List<String> strings(JsonNode a) {
-        List<String> out = new ArrayList<>();
-        a.forEach(n -> out.add(n.asText()));
-        return out;
     }
 
     /** Copies the ITM images into a folder, as a user's photo folder. */

@@ -10,6 +10,8 @@ import java.util.ArrayList;
 import java.util.List;
 import org.blipjava.checkpoint.SafetensorsFile;
 import org.blipjava.config.BlipConfig;
+import org.blipjava.tasks.Blip;
+import org.blipjava.tasks.PixelValues;
 
 /** Readers of a fixture set's inputs (expected.json arrays, pixel values, model configs) shared by parity tests. */
 public final class FixtureInputs {
@@ -57,6 +59,49 @@ public final class FixtureInputs {
             out[i] = new int[row.size()];
             for (int j = 0; j < out[i].length; j++) {
                 out[i][j] = row.get(j).asInt();
+            }
+        }
+        return out;
+    }
+
+    /** The set's decodable 8-bit images (those with pixel targets), at most {@code n}, in expected.json's order. */
+    public static List<String> targetImages(Fixtures.FixtureSet set, int n) {
+        List<String> out = new ArrayList<>();
+        JsonNode notTarget = set.expected().path("pixel_values_not_a_target");
+        for (JsonNode img : set.expected().get("images")) {
+            if (out.size() < n && !notTarget.has(img.asText())) {
+                out.add(img.asText());
+            }
+        }
+        return out;
+    }
+
+    /** The texts of expected.json's {@code itm} section. */
+    public static List<String> itmTexts(Fixtures.FixtureSet set) {
+        return strings(set.expected().get("itm").get("texts"));
+    }
+
+    /**
+     * Which images decode, through {@code blip}'s image processor, to exactly the set's pixel
+     * values at the model's size: only for those are the reference's outputs the expected ones
+     * (lossy sources may decode slightly differently). Images without pixel values are false.
+     */
+    public static boolean[] decodesExactly(Fixtures.FixtureSet set, Blip blip, List<String> images) {
+        boolean[] out = new boolean[images.size()];
+        try (SafetensorsFile tensors = set.openTensors()) {
+            int size = blip.config().vision().imageSize();
+            for (int i = 0; i < images.size(); i++) {
+                String name = "pixel_values/" + size + "/" + images.get(i);
+                if (!tensors.tensors().containsKey(name)) {
+                    continue;
+                }
+                PixelValues px = blip.pixels(List.of(Blip.readImage(set.image(images.get(i)))));
+                float[] want = Fixtures.floats(tensors, name);
+                double max = 0;
+                for (int k = 0; k < want.length; k++) {
+                    max = Math.max(max, Math.abs(px.values()[k] - want[k]));
+                }
+                out[i] = max <= 1e-5;
             }
         }
         return out;
