@@ -21,11 +21,9 @@ import org.blipjava.report.EvalReport;
 import org.blipjava.report.HtmlReport;
 import org.blipjava.report.HtmlReport.Column;
 import org.blipjava.report.HtmlReport.Kind;
-import org.blipjava.report.Pictures;
 import org.blipjava.tasks.Blip;
 import org.blipjava.tasks.GeneratedText;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 
@@ -38,13 +36,7 @@ import picocli.CommandLine.ParameterException;
             "Datasets: COCO Karpathy dataset_coco.json, BLIP's coco_karpathy_*.json, Flickr30k results.csv, "
                 + "or a folder with captions.jsonl / captions.csv ({\"image\", \"caption\"}).",
             "Default model: Salesforce/blip-image-captioning-base."})
-final class EvalCaptionCommand extends ModelCommand {
-    @Option(names = "--dataset", required = true, paramLabel = "D", description = "Dataset file or folder.")
-    Path dataset;
-
-    @Option(names = "--images", paramLabel = "DIR", description = "Folder image paths are relative to (default: the dataset file's folder).")
-    Path images;
-
+final class EvalCaptionCommand extends DatasetEvalCommand {
     @Option(names = "--split", paramLabel = "NAME", defaultValue = "test",
             description = "Split to evaluate where the dataset has splits (default: ${DEFAULT-VALUE}).")
     String split;
@@ -55,29 +47,14 @@ final class EvalCaptionCommand extends ModelCommand {
     @Option(names = "--prompt", paramLabel = "TEXT", description = "Text the caption starts with; removed before scoring.")
     String prompt;
 
-    @Option(names = "--report-dir", required = true, paramLabel = "DIR", description = "Folder for report.json and report.html.")
-    Path reportDir;
-
-    @Option(names = "--thumbnail-size", paramLabel = "PX", defaultValue = "160",
-            description = "Longest side of the HTML thumbnails; 0 for none (default: ${DEFAULT-VALUE}).")
-    int thumbnailSize;
-
-    @Mixin
-    GenerationFlags generation;
-
     @Override
     String defaultModel() {
         return "Salesforce/blip-image-captioning-base";
     }
 
     @Override
-    void validate() {
-        if (limit != null && limit < 1) {
-            throw new ParameterException(spec.commandLine(), "--limit must be at least 1, not " + limit);
-        }
-        if (thumbnailSize < 0) {
-            throw new ParameterException(spec.commandLine(), "--thumbnail-size must be 0 or more, not " + thumbnailSize);
-        }
+    Integer limit() {
+        return limit;
     }
 
     private record Item(CaptionSample sample, String caption, String thumbnail) {}
@@ -99,16 +76,14 @@ final class EvalCaptionCommand extends ModelCommand {
             int per = out.size() / batch.size();
             for (int i = 0; i < batch.size(); i++) {
                 CaptionSample s = all.get(batch.get(i).index());
-                String thumb = thumbnailSize > 0 ? Pictures.thumbnailDataUri(imgs.get(i), thumbnailSize) : null;
-                items.add(new Item(s, withoutPrompt(out.get(i * per).text(), prompt), thumb));
+                    items.add(new Item(s, withoutPrompt(out.get(i * per).text(), prompt), thumbnail(imgs.get(i))));
             }
         });
         for (Input f : failed) {
             unreadable.add(new Skipped(all.get(f.index()).id(), f.error()));
         }
         if (items.isEmpty()) {
-            throw new ParameterException(spec.commandLine(), dataset + ": none of the " + all.size()
-                    + " images could be read" + skippedHint(unreadable));
+            throw noneReadable(all.size(), unreadable);
         }
         Map<String, List<String>> refs = new LinkedHashMap<>();
         Map<String, String> cands = new LinkedHashMap<>();
@@ -140,14 +115,6 @@ final class EvalCaptionCommand extends ModelCommand {
         String p = prompt.strip().toLowerCase(Locale.ROOT);
         String t = text.strip();
         return t.toLowerCase(Locale.ROOT).startsWith(p) ? t.substring(p.length()).strip() : t;
-    }
-
-    static String skippedHint(List<Skipped> skipped) {
-        if (skipped.isEmpty()) {
-            return "";
-        }
-        Skipped first = skipped.get(0);
-        return " (" + skipped.size() + " skipped, e.g. " + first.entry() + ": " + first.reason() + ")";
     }
 
     private static final String[] BLEU = {"BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4"};
@@ -225,19 +192,7 @@ final class EvalCaptionCommand extends ModelCommand {
                     s.bleu().perImage().get(0).get(i), s.bleu().perImage().get(3).get(i), s.meteor().perImage().get(i),
                     s.rougeL().perImage().get(i), s.ciderD().perImage().get(i)));
         }
-        ArrayNode skipped = doc.putArray("skipped");
-        for (Skipped k : ds.skipped()) {
-            skipped.addObject().put("entry", k.entry()).put("reason", k.reason());
-            html.note("skipped " + k.entry() + ": " + k.reason());
-        }
-        for (Skipped k : unreadable) {
-            skipped.addObject().put("entry", k.entry()).put("reason", "unreadable image: " + k.reason());
-            html.note("unreadable " + k.entry() + ": " + k.reason());
-        }
+        reportSkipped(doc.putArray("skipped"), html, ds.skipped(), unreadable);
         return new EvalReport(doc, html.build());
-    }
-
-    static String fmt(double v) {
-        return String.format(Locale.ROOT, "%.4f", v);
     }
 }

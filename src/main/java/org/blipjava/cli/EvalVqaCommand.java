@@ -2,7 +2,6 @@ package org.blipjava.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -18,11 +17,9 @@ import org.blipjava.report.EvalReport;
 import org.blipjava.report.HtmlReport;
 import org.blipjava.report.HtmlReport.Column;
 import org.blipjava.report.HtmlReport.Kind;
-import org.blipjava.report.Pictures;
 import org.blipjava.tasks.Blip;
 import org.blipjava.tasks.GeneratedText;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 
@@ -34,28 +31,12 @@ import picocli.CommandLine.ParameterException;
                 + "to --report-dir. Questions without human answers are answered but not scored.",
             "Answers are generated (BLIP's open-ended mode), not ranked against an answer list.",
             "Default model: Salesforce/blip-vqa-base."})
-final class EvalVqaCommand extends ModelCommand {
-    @Option(names = "--dataset", required = true, paramLabel = "D", description = "Dataset file or folder.")
-    Path dataset;
-
-    @Option(names = "--images", paramLabel = "DIR", description = "Folder image paths are relative to (default: the dataset file's folder).")
-    Path images;
-
+final class EvalVqaCommand extends DatasetEvalCommand {
     @Option(names = "--split", paramLabel = "NAME", description = "Keep only entries of this split (entries without one are kept).")
     String split;
 
     @Option(names = "--limit", paramLabel = "N", description = "Evaluate only the first N questions.")
     Integer limit;
-
-    @Option(names = "--report-dir", required = true, paramLabel = "DIR", description = "Folder for report.json and report.html.")
-    Path reportDir;
-
-    @Option(names = "--thumbnail-size", paramLabel = "PX", defaultValue = "160",
-            description = "Longest side of the HTML thumbnails; 0 for none (default: ${DEFAULT-VALUE}).")
-    int thumbnailSize;
-
-    @Mixin
-    GenerationFlags generation;
 
     @Override
     String defaultModel() {
@@ -63,13 +44,8 @@ final class EvalVqaCommand extends ModelCommand {
     }
 
     @Override
-    void validate() {
-        if (limit != null && limit < 1) {
-            throw new ParameterException(spec.commandLine(), "--limit must be at least 1, not " + limit);
-        }
-        if (thumbnailSize < 0) {
-            throw new ParameterException(spec.commandLine(), "--thumbnail-size must be 0 or more, not " + thumbnailSize);
-        }
+    Integer limit() {
+        return limit;
     }
 
     private record Item(VqaSample sample, String answer, Double accuracy, String thumbnail) {}
@@ -80,7 +56,7 @@ final class EvalVqaCommand extends ModelCommand {
         Dataset<VqaSample> ds = VqaDatasets.read(dataset, images, split).limit(limit);
         if (ds.samples().isEmpty()) {
             throw new ParameterException(spec.commandLine(), dataset + ": no usable questions"
-                    + EvalCaptionCommand.skippedHint(ds.skipped()));
+                    + skippedHint(ds.skipped()));
         }
         List<VqaSample> all = ds.samples();
         List<Item> items = new ArrayList<>();
@@ -93,14 +69,12 @@ final class EvalVqaCommand extends ModelCommand {
                 VqaSample s = all.get(batch.get(i).index());
                 String answer = out.get(i * per).text();
                 Double acc = s.answers().isEmpty() ? null : VqaAccuracy.accuracy(answer, s.answers());
-                String thumb = thumbnailSize > 0 ? Pictures.thumbnailDataUri(imgs.get(i), thumbnailSize) : null;
-                items.add(new Item(s, answer, acc, thumb));
+                items.add(new Item(s, answer, acc, thumbnail(imgs.get(i))));
             }
         });
         List<Skipped> unreadable = failed.stream().map(f -> new Skipped(all.get(f.index()).id(), f.error())).toList();
         if (items.isEmpty()) {
-            throw new ParameterException(spec.commandLine(), dataset + ": none of the " + all.size()
-                    + " images could be read" + EvalCaptionCommand.skippedHint(unreadable));
+            throw noneReadable(all.size(), unreadable);
         }
         List<Item> scored = items.stream().filter(it -> it.accuracy() != null).toList();
         Double accuracy = scored.isEmpty() ? null
@@ -127,7 +101,7 @@ final class EvalVqaCommand extends ModelCommand {
                 .summary("dataset", dataset + (split == null ? "" : " (split " + split + ")"))
                 .summary("questions", items.size() + " (" + scored.size() + " with human answers)")
                 .summary("generation", g.toString())
-                .summary("VQA accuracy", accuracy == null ? "n/a (no human answers)" : EvalCaptionCommand.fmt(accuracy))
+                .summary("VQA accuracy", accuracy == null ? "n/a (no human answers)" : fmt(accuracy))
                 .columns(List.of(new Column("image", Kind.IMAGE), new Column("id", Kind.TEXT),
                         new Column("question", Kind.TEXT), new Column("answer", Kind.TEXT),
                         new Column("human answers", Kind.TEXT), new Column("accuracy", Kind.NUMBER)));
@@ -148,15 +122,7 @@ final class EvalVqaCommand extends ModelCommand {
             html.row(Arrays.asList(it.thumbnail(), it.sample().id(), it.sample().question(), it.answer(),
                     it.sample().answers(), it.accuracy()));
         }
-        ArrayNode skipped = doc.putArray("skipped");
-        for (Skipped k : ds.skipped()) {
-            skipped.addObject().put("entry", k.entry()).put("reason", k.reason());
-            html.note("skipped " + k.entry() + ": " + k.reason());
-        }
-        for (Skipped k : unreadable) {
-            skipped.addObject().put("entry", k.entry()).put("reason", "unreadable image: " + k.reason());
-            html.note("unreadable " + k.entry() + ": " + k.reason());
-        }
+        reportSkipped(doc.putArray("skipped"), html, ds.skipped(), unreadable);
         EvalReport report = new EvalReport(doc, html.build());
         report.write(reportDir);
         if (common.json) {
@@ -169,7 +135,7 @@ final class EvalVqaCommand extends ModelCommand {
             int nSkipped = ds.skipped().size() + unreadable.size();
             emit(String.format(Locale.ROOT, "%d questions answered, %d scored%s%nVQA accuracy %s%nreport: %s%n",
                     items.size(), scored.size(), nSkipped == 0 ? "" : ", " + nSkipped + " skipped",
-                    accuracy == null ? "n/a" : EvalCaptionCommand.fmt(accuracy), reportDir.resolve(EvalReport.HTML_FILE)));
+                    accuracy == null ? "n/a" : fmt(accuracy), reportDir.resolve(EvalReport.HTML_FILE)));
         }
         return 0;
     }

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Function;
 import org.blipjava.generation.GenerationConfig;
 import org.blipjava.image.RgbImage;
 import org.blipjava.report.Explain;
@@ -73,6 +74,39 @@ final class ExplainCommand {
 
         static List<String> names(List<Input> inputs) {
             return inputs.stream().map(in -> in.path().getFileName().toString()).toList();
+        }
+    }
+
+    /**
+     * What the per-image explanations share: a --panel size and one PNG per image (with one image
+     * named, the --output file; with more, files in the --output folder).
+     */
+    abstract static class PanelPictureCommand extends PictureCommand {
+        @Option(names = "--panel", paramLabel = "PX", defaultValue = "192", description = "Side of each panel (default ${DEFAULT-VALUE}).")
+        int panel;
+
+        @Override
+        void validate() {
+            super.validate();
+            if (panel < 32) {
+                throw new ParameterException(spec.commandLine(), "--panel must be at least 32, not " + panel);
+            }
+        }
+
+        /**
+         * Draws every readable image's picture; a single named image goes to --output, otherwise each
+         * to {@code <output>/<image name without extension><suffix>}.
+         */
+        int writeEach(List<Input> in, String suffix, Function<RgbImage, BufferedImage> draw) {
+            if (in.size() == 1 && total == 1) {
+                return write(draw.apply(in.get(0).image()), 1);
+            }
+            for (Input i : in) {
+                Path target = output.resolve(i.path().getFileName().toString().replaceAll("\\.[^.]*$", "") + suffix);
+                ReportFiles.writePng(target, draw.apply(i.image()));
+                emitLine("wrote " + target);
+            }
+            return in.size() == total ? 0 : 1;
         }
     }
 
@@ -168,15 +202,12 @@ final class ExplainCommand {
                 "Captions each image and draws the decoder's cross-attention over the image for every "
                     + "word of the caption (one PNG per image; with several images, --output is a folder).",
                 "Default model: Salesforce/blip-image-captioning-base."})
-    static final class Attention extends PictureCommand {
+    static final class Attention extends PanelPictureCommand {
         @Option(names = "--layer", paramLabel = "N", description = "0-based decoder layer (default: the last).")
         Integer layer;
 
         @Option(names = "--prompt", paramLabel = "TEXT", description = "Text the caption starts with.")
         String prompt;
-
-        @Option(names = "--panel", paramLabel = "PX", defaultValue = "192", description = "Side of each panel (default ${DEFAULT-VALUE}).")
-        int panel;
 
         @Mixin
         GenerationFlags generation;
@@ -187,28 +218,9 @@ final class ExplainCommand {
         }
 
         @Override
-        void validate() {
-            super.validate();
-            if (panel < 32) {
-                throw new ParameterException(spec.commandLine(), "--panel must be at least 32, not " + panel);
-            }
-        }
-
-        @Override
         int run(Blip blip) {
             GenerationConfig g = generation.apply(blip.generationDefaults(), spec);
-            List<Input> in = readAll();
-            if (in.size() == 1 && total == 1) {
-                return write(picture(blip, in.get(0).image(), g), 1);
-            }
-            for (Input i : in) {
-                String name = i.path().getFileName().toString().replaceAll("\\.[^.]*$", "") + "-attention.png";
-                Path target = output.resolve(name);
-                BufferedImage pic = picture(blip, i.image(), g);
-                ReportFiles.writePng(target, pic);
-                emitLine("wrote " + target);
-            }
-            return in.size() == total ? 0 : 1;
+            return writeEach(readAll(), "-attention.png", image -> picture(blip, image, g));
         }
 
         private BufferedImage picture(Blip blip, RgbImage image, GenerationConfig g) {
@@ -223,15 +235,12 @@ final class ExplainCommand {
                     + "weighted by the positive gradient of the match logit, for the whole text and per word "
                     + "(one PNG per image; with several images, --output is a folder).",
                 "Needs a retrieval model. Default model: Salesforce/blip-itm-base-coco."})
-    static final class GradCam extends PictureCommand {
+    static final class GradCam extends PanelPictureCommand {
         @Option(names = {"-t", "--text"}, required = true, paramLabel = "TEXT", description = "The text to explain.")
         String text;
 
         @Option(names = "--layer", paramLabel = "N", description = "0-based text-encoder layer (default: two thirds down, 8 of 12 as BLIP's demo).")
         Integer layer;
-
-        @Option(names = "--panel", paramLabel = "PX", defaultValue = "192", description = "Side of each panel (default ${DEFAULT-VALUE}).")
-        int panel;
 
         @Override
         String defaultModel() {
@@ -239,25 +248,8 @@ final class ExplainCommand {
         }
 
         @Override
-        void validate() {
-            super.validate();
-            if (panel < 32) {
-                throw new ParameterException(spec.commandLine(), "--panel must be at least 32, not " + panel);
-            }
-        }
-
-        @Override
         int run(Blip blip) {
-            List<Input> in = readAll();
-            if (in.size() == 1 && total == 1) {
-                return write(picture(blip, in.get(0).image()), 1);
-            }
-            for (Input i : in) {
-                Path target = output.resolve(i.path().getFileName().toString().replaceAll("\\.[^.]*$", "") + "-gradcam.png");
-                ReportFiles.writePng(target, picture(blip, i.image()));
-                emitLine("wrote " + target);
-            }
-            return in.size() == total ? 0 : 1;
+            return writeEach(readAll(), "-gradcam.png", image -> picture(blip, image));
         }
 
         private BufferedImage picture(Blip blip, RgbImage image) {

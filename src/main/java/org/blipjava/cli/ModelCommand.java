@@ -7,10 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -175,28 +172,9 @@ abstract class ModelCommand implements Callable<Integer> {
         return doc;
     }
 
-    /** Writes the output to stdout, or to --output through a temporary file and a rename. */
+    /** Writes the output to stdout, or atomically to --output. */
     void emit(String text) {
-        if (output == null) {
-            PrintWriter out = spec.commandLine().getOut();
-            out.print(text);
-            out.flush();
-            return;
-        }
-        Path target = output.toAbsolutePath();
-        try {
-            Path parent = target.getParent();
-            Files.createDirectories(parent);
-            Path tmp = Files.createTempFile(parent, "." + target.getFileName(), ".tmp");
-            try {
-                Files.writeString(tmp, text, StandardCharsets.UTF_8);
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + output + ": " + e.getMessage(), e);
-        }
+        Emit.text(spec, output, text);
     }
 
     void emitJson(ObjectNode doc) {

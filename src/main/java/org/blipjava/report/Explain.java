@@ -142,9 +142,7 @@ public final class Explain {
         }
         int heads = blip.config().text().numAttentionHeads();
         int promptLen = prompt == null || prompt.isEmpty() ? 1 : blip.tokenizer().encode(prompt).length - 1;
-        List<String> words = new ArrayList<>();
-        List<float[]> maps = new ArrayList<>();
-        List<Integer> pieces = new ArrayList<>();
+        WordMaps wm = new WordMaps();
         for (int t = promptLen; t < ids.length; t++) {
             if (blip.tokenizer().isSpecialTokenId(ids[t])) {
                 continue;
@@ -157,23 +155,33 @@ public final class Explain {
                     m[j] += probs[o + j] / heads;
                 }
             }
-            String tok = blip.tokenizer().idToToken(ids[t]);
-            if (tok.startsWith("##") && !words.isEmpty()) {
+            wm.add(blip.tokenizer().idToToken(ids[t]), m);
+        }
+        return new CaptionAttention(caption, wm.words, wm.maps, gridH, gridW, l);
+    }
+
+    /** Per-token maps merged into per-word maps: a {@code ##} piece joins the previous word, maps averaged. */
+    private static final class WordMaps {
+        final List<String> words = new ArrayList<>();
+        final List<float[]> maps = new ArrayList<>();
+        private final List<Integer> pieces = new ArrayList<>();
+
+        void add(String token, float[] map) {
+            if (token.startsWith("##") && !words.isEmpty()) {
                 int k = words.size() - 1;
-                words.set(k, words.get(k) + tok.substring(2));
+                words.set(k, words.get(k) + token.substring(2));
                 float[] acc = maps.get(k);
                 int n = pieces.get(k);
                 for (int j = 0; j < acc.length; j++) {
-                    acc[j] = (acc[j] * n + m[j]) / (n + 1);
+                    acc[j] = (acc[j] * n + map[j]) / (n + 1);
                 }
                 pieces.set(k, n + 1);
             } else {
-                words.add(tok);
-                maps.add(m);
+                words.add(token);
+                maps.add(map);
                 pieces.add(1);
             }
         }
-        return new CaptionAttention(caption, words, maps, gridH, gridW, l);
     }
 
     /** The per-word attention maps overlaid on the image; see {@link AttentionOverlay}. */
@@ -222,9 +230,7 @@ public final class Explain {
             throw new IllegalStateException("Grad-CAM covers " + positions + " image positions, expected 1 + "
                     + gridH + "x" + gridW);
         }
-        List<String> words = new ArrayList<>();
-        List<float[]> maps = new ArrayList<>();
-        List<Integer> pieces = new ArrayList<>();
+        WordMaps wm = new WordMaps();
         float[] mean = new float[gridH * gridW];
         int counted = 0;
         for (int t = 0; t < ids.length; t++) {
@@ -236,29 +242,15 @@ public final class Explain {
                 mean[j] += m[j];
             }
             counted++;
-            String tok = blip.tokenizer().idToToken(ids[t]);
-            if (tok.startsWith("##") && !words.isEmpty()) {
-                int k = words.size() - 1;
-                words.set(k, words.get(k) + tok.substring(2));
-                float[] acc = maps.get(k);
-                int n = pieces.get(k);
-                for (int j = 0; j < acc.length; j++) {
-                    acc[j] = (acc[j] * n + m[j]) / (n + 1);
-                }
-                pieces.set(k, n + 1);
-            } else {
-                words.add(tok);
-                maps.add(m);
-                pieces.add(1);
-            }
+            wm.add(blip.tokenizer().idToToken(ids[t]), m);
         }
         for (int j = 0; j < mean.length && counted > 0; j++) {
             mean[j] /= counted;
         }
-        words.add(0, "all words");
-        maps.add(0, mean);
+        wm.words.add(0, "all words");
+        wm.maps.add(0, mean);
         float match = blip.match(List.of(image), List.of(text)).itm(0, 0);
-        return new GradCam(text, words, maps, gridH, gridW, l, match);
+        return new GradCam(text, wm.words, wm.maps, gridH, gridW, l, match);
     }
 
     /** The Grad-CAM maps overlaid on the image; see {@link AttentionOverlay}. */

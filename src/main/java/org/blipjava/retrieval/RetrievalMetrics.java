@@ -54,17 +54,25 @@ public final class RetrievalMetrics {
      * @param textImage  the image index of each text
      */
     public static Result itc(float[][] similarity, int[] textImage) {
-        int ni = similarity.length;
-        int nt = textImage.length;
-        int[][] i2t = new int[ni][];
-        for (int i = 0; i < ni; i++) {
+        return result(imageRankings(similarity), textRankings(similarity, textImage.length), textImage);
+    }
+
+    /** Per image, the texts from most to least similar. */
+    private static int[][] imageRankings(float[][] similarity) {
+        int[][] i2t = new int[similarity.length][];
+        for (int i = 0; i < i2t.length; i++) {
             i2t[i] = order(similarity[i]);
         }
-        int[][] t2i = new int[nt][];
-        for (int t = 0; t < nt; t++) {
+        return i2t;
+    }
+
+    /** Per text, the images from most to least similar. */
+    private static int[][] textRankings(float[][] similarity, int texts) {
+        int[][] t2i = new int[texts][];
+        for (int t = 0; t < texts; t++) {
             t2i[t] = order(column(similarity, t));
         }
-        return result(i2t, t2i, textImage);
+        return t2i;
     }
 
     /**
@@ -78,14 +86,8 @@ public final class RetrievalMetrics {
         }
         int ni = similarity.length;
         int nt = textImage.length;
-        int[][] i2t = new int[ni][];
-        for (int i = 0; i < ni; i++) {
-            i2t[i] = order(similarity[i]);
-        }
-        int[][] t2i = new int[nt][];
-        for (int t = 0; t < nt; t++) {
-            t2i[t] = order(column(similarity, t));
-        }
+        int[][] i2t = imageRankings(similarity);
+        int[][] t2i = textRankings(similarity, nt);
         int ki = Math.min(k, nt);
         int kt = Math.min(k, ni);
         List<TreeSet<Integer>> needed = new ArrayList<>();

@@ -17,7 +17,7 @@ import org.blipjava.retrieval.RetrievalDataset;
  *
  * <p>Immutable and thread-safe.
  */
-public final class CaptionData {
+public final class CaptionData implements TrainingExamples {
     private final RetrievalDataset dataset;
     private final List<Path> missing;
     private final List<List<String>> references;

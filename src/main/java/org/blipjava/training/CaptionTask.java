@@ -1,28 +1,15 @@
 package org.blipjava.training;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Function;
 import org.blipjava.config.BlipConfig;
-import org.blipjava.image.RgbImage;
 import org.blipjava.tokenizer.BertTokenizer;
 
 /** Captioning fine-tuning: LM loss on {@code prompt + caption} ({@link CaptioningObjective}). */
-final class CaptionTask implements TrainingTask {
-    private final CaptionData train;
-    private final CaptionValidator validator;
-    private final BlipConfig config;
-    private final BertTokenizer tokenizer;
-    private final TrainingSettings settings;
-
+final class CaptionTask extends LanguageTask<CaptionData> {
     CaptionTask(CaptionData train, CaptionValidator validator, BlipConfig config, BertTokenizer tokenizer,
                 TrainingSettings settings) {
-        this.train = train;
-        this.validator = validator;
-        this.config = config;
-        this.tokenizer = tokenizer;
-        this.settings = settings;
+        super(train, validator, config, tokenizer, settings);
     }
 
     @Override
@@ -31,29 +18,9 @@ final class CaptionTask implements TrainingTask {
     }
 
     @Override
-    public int size() {
-        return train.size();
-    }
-
-    @Override
-    public Path image(int i) {
-        return train.image(i);
-    }
-
-    @Override
-    public int imageCount() {
-        return train.images().size();
-    }
-
-    @Override
-    public List<Path> missingImages() {
-        return train.missingImages();
-    }
-
-    @Override
     public BatchLoss objective(Parameters params) {
         CaptioningObjective objective = new CaptioningObjective(params, config);
-        int maxLength = Math.min(settings.maxTextLength(), config.text().maxPositionEmbeddings());
+        int maxLength = settings.textLimit(config);
         return (tape, pixels, examples) -> {
             List<String> captions = new ArrayList<>(examples.length);
             for (int e : examples) {
@@ -64,10 +31,5 @@ final class CaptionTask implements TrainingTask {
             return objective.loss(tape, pixels, examples.length, t.ids(), t.mask(), t.labels(),
                     settings.labelSmoothing());
         };
-    }
-
-    @Override
-    public ValidationResult validate(Parameters params, int step, Function<Path, RgbImage> reader) {
-        return validator == null ? null : validator.evaluate(params, step, reader);
     }
 }

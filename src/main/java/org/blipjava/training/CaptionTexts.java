@@ -93,6 +93,15 @@ public record CaptionTexts(int[][] ids, int[][] mask, int[][] labels) {
         return out;
     }
 
+    /** Decodes a generated sequence without the padding that ends it (kept at position 0: [DEC] may share pad's id). */
+    static String decodeGenerated(BertTokenizer tokenizer, int[] seq, int padId) {
+        int end = seq.length;
+        while (end > 1 && seq[end - 1] == padId) {
+            end--;
+        }
+        return tokenizer.decode(Arrays.copyOf(seq, end), true).strip();
+    }
+
     /** Number of labels the shifted LM loss averages over (every non-ignored label after the first position). */
     public int targetCount() {
         int n = 0;

@@ -1,7 +1,6 @@
 package org.blipjava.training;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -29,13 +28,8 @@ import org.blipjava.tokenizer.BertTokenizer;
  * generation is exactly what {@code Blip.caption} would produce from the saved checkpoint. Not
  * thread-safe (it shares the trainer's thread).
  */
-public final class CaptionValidator {
+public final class CaptionValidator extends TaskValidator {
     private final CaptionData data;
-    private final BlipConfig config;
-    private final BertTokenizer tokenizer;
-    private final BlipImageProcessor processor;
-    private final TrainingSettings settings;
-    private final Parallel parallel;
 
     /**
      * @param data      held-out captions
@@ -44,12 +38,8 @@ public final class CaptionValidator {
      */
     public CaptionValidator(CaptionData data, BlipConfig config, BertTokenizer tokenizer, BlipImageProcessor processor,
                             TrainingSettings settings, Parallel parallel) {
+        super(config, tokenizer, processor, settings, parallel);
         this.data = data;
-        this.config = config;
-        this.tokenizer = tokenizer;
-        this.processor = processor;
-        this.settings = settings;
-        this.parallel = parallel;
     }
 
     /**
@@ -58,6 +48,7 @@ public final class CaptionValidator {
      * @param step   the optimizer step, reported in the result
      * @param reader decodes an image, or returns null when it cannot (the caller reports it)
      */
+    @Override
     public ValidationResult evaluate(Parameters params, int step, Function<Path, RgbImage> reader) {
         BlipForConditionalGeneration model =
                 BlipForConditionalGeneration.load(Checkpointing.stateDict(params), config, parallel);
@@ -78,38 +69,27 @@ public final class CaptionValidator {
         return new ValidationResult(step, loss, metrics, generated);
     }
 
-    private int textLimit() {
-        return Math.min(settings.maxTextLength(), config.text().maxPositionEmbeddings());
-    }
-
     /** Token-weighted mean loss over every validation caption whose image is readable. */
     private double loss(BlipForConditionalGeneration model, Function<Path, RgbImage> reader) {
         double sum = 0;
         long tokens = 0;
         int bs = settings.batchSize();
         for (int start = 0; start < data.size(); start += bs) {
-            List<RgbImage> imgs = new ArrayList<>();
-            List<String> caps = new ArrayList<>();
-            for (int i = start; i < Math.min(data.size(), start + bs); i++) {
-                RgbImage img = reader.apply(data.image(i));
-                if (img != null) {
-                    imgs.add(img);
-                    caps.add(data.caption(i));
-                }
-            }
-            if (imgs.isEmpty()) {
+            ReadableImages batch = ReadableImages.read(start, Math.min(data.size(), start + bs), data::image, reader);
+            if (batch.isEmpty()) {
                 continue;
             }
-            CaptionTexts t = CaptionTexts.encode(caps, tokenizer, settings.prompt(), textLimit(),
+            List<String> caps = batch.indices().stream().map(data::caption).toList();
+            CaptionTexts t = CaptionTexts.encode(caps, tokenizer, settings.prompt(), settings.textLimit(config),
                     config.text().bosTokenId());
             int n = t.targetCount();
             if (n == 0) {
                 continue;
             }
-            float[] px = processor.preprocessBatch(imgs);
+            float[] px = processor.preprocessBatch(batch.images());
             int h = processor.config().height();
             int w = processor.config().width();
-            sum += model.lmLoss(px, imgs.size(), h, w, t.ids(), t.mask(), t.labels(), 0.0) * n;
+            sum += model.lmLoss(px, batch.size(), h, w, t.ids(), t.mask(), t.labels(), 0.0) * n;
             tokens += n;
         }
         return tokens == 0 ? Double.NaN : sum / tokens;
@@ -124,35 +104,22 @@ public final class CaptionValidator {
                 .maxLength(Math.min(settings.maxGenerationLength() + start.length - 1,
                         config.text().maxPositionEmbeddings()))
                 .build();
-        int limit = settings.validationImages() == 0 ? data.images().size()
-                : Math.min(settings.validationImages(), data.images().size());
+        int limit = settings.validationCount(data.images().size());
         int bs = settings.batchSize();
         int h = processor.config().height();
         int w = processor.config().width();
         int pad = config.text().padTokenId();
         for (int first = 0; first < limit; first += bs) {
-            List<RgbImage> imgs = new ArrayList<>();
-            List<Integer> which = new ArrayList<>();
-            for (int i = first; i < Math.min(limit, first + bs); i++) {
-                RgbImage img = reader.apply(data.images().get(i));
-                if (img != null) {
-                    imgs.add(img);
-                    which.add(i);
-                }
-            }
-            if (imgs.isEmpty()) {
+            ReadableImages batch = ReadableImages.read(first, Math.min(limit, first + bs), data.images()::get, reader);
+            if (batch.isEmpty()) {
                 continue;
             }
-            float[] embeds = model.vision(processor.preprocessBatch(imgs), imgs.size(), h, w).lastHiddenState();
-            GenerationResult r = Generator.generate(model.decoderFactory(embeds, imgs.size(), g.maxLengthFor(start.length)),
-                    imgs.size(), start, g);
+            List<Integer> which = batch.indices();
+            float[] embeds = model.vision(processor.preprocessBatch(batch.images()), batch.size(), h, w).lastHiddenState();
+            GenerationResult r = Generator.generate(model.decoderFactory(embeds, batch.size(), g.maxLengthFor(start.length)),
+                    batch.size(), start, g);
             for (int k = 0; k < which.size(); k++) {
-                int[] seq = r.sequence(k);
-                int end = seq.length;
-                while (end > 1 && seq[end - 1] == pad) {
-                    end--;
-                }
-                String text = tokenizer.decode(Arrays.copyOf(seq, end), true).strip();
+                String text = CaptionTexts.decodeGenerated(tokenizer, r.sequence(k), pad);
                 if (!promptText.isEmpty() && text.startsWith(promptText)) {
                     text = text.substring(promptText.length()).strip();
                 }

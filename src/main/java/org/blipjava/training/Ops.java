@@ -26,10 +26,7 @@ public final class Ops {
         boolean req = x.requiresGrad() || w.requiresGrad() || (b != null && b.requiresGrad());
         Tensor r = out(y, req, rows, out);
         if (req) {
-            t.record(() -> {
-                if (!r.hasGrad()) {
-                    return;
-                }
+            onGrad(t, r, () -> {
                 float[] g = r.grad();
                 if (x.requiresGrad()) {
                     // dX = dY W: a linear with the transposed weight [in, out].
@@ -54,6 +51,30 @@ public final class Ops {
                     }
                 }
             });
+        }
+        return r;
+    }
+
+    /** Records {@code backward} to run on the way back, unless nothing reached {@code r}'s gradient. */
+    private static void onGrad(Tape t, Tensor r, Runnable backward) {
+        t.record(() -> {
+            if (r.hasGrad()) {
+                backward.run();
+            }
+        });
+    }
+
+    /** Accumulates an element-wise op's input gradient {@code gx} from its output gradient {@code g}. */
+    @FunctionalInterface
+    private interface ElementwiseBackward {
+        void accumulate(float[] g, float[] gx);
+    }
+
+    /** The output {@code y} of an element-wise op of {@code x} (same shape), with its backward when x needs one. */
+    private static Tensor elementwise(Tape t, Tensor x, float[] y, ElementwiseBackward backward) {
+        Tensor r = out(y, x.requiresGrad(), x.shape());
+        if (x.requiresGrad()) {
+            onGrad(t, r, () -> backward.accumulate(r.grad(), x.grad()));
         }
         return r;
     }
@@ -100,10 +121,7 @@ public final class Ops {
             }
         });
         Tensor r = out(y, true, rows, d);
-        t.record(() -> {
-            if (!r.hasGrad()) {
-                return;
-            }
+        onGrad(t, r, () -> {
             float[] g = r.grad();
             if (gamma.requiresGrad() || beta.requiresGrad()) {
                 float[] gg = gamma.grad();
@@ -149,45 +167,25 @@ public final class Ops {
         float[] xs = x.data();
         float[] y = xs.clone();
         Kernels.gelu(t.parallel(), y, y.length);
-        Tensor r = out(y, x.requiresGrad(), x.shape());
-        if (x.requiresGrad()) {
-            t.record(() -> {
-                if (!r.hasGrad()) {
-                    return;
-                }
-                float[] g = r.grad();
-                float[] gx = x.grad();
-                t.parallel().forRange(xs.length, 4096, (s, e) -> {
-                    for (int i = s; i < e; i++) {
-                        double v = xs[i];
-                        double cdf = 0.5 * (1.0 + Kernels.erf(v * 0.7071067811865476));
-                        double pdf = Math.exp(-0.5 * v * v) * 0.3989422804014327;
-                        gx[i] += (float) (g[i] * (cdf + v * pdf));
-                    }
-                });
-            });
-        }
-        return r;
+        return elementwise(t, x, y, (g, gx) -> t.parallel().forRange(xs.length, 4096, (s, e) -> {
+            for (int i = s; i < e; i++) {
+                double v = xs[i];
+                double cdf = 0.5 * (1.0 + Kernels.erf(v * 0.7071067811865476));
+                double pdf = Math.exp(-0.5 * v * v) * 0.3989422804014327;
+                gx[i] += (float) (g[i] * (cdf + v * pdf));
+            }
+        }));
     }
 
     /** tanh (the text pooler's activation). */
     public static Tensor tanh(Tape t, Tensor x) {
         float[] y = x.data().clone();
         Kernels.tanh(y, y.length);
-        Tensor r = out(y, x.requiresGrad(), x.shape());
-        if (x.requiresGrad()) {
-            t.record(() -> {
-                if (!r.hasGrad()) {
-                    return;
-                }
-                float[] g = r.grad();
-                float[] gx = x.grad();
-                for (int i = 0; i < y.length; i++) {
-                    gx[i] += g[i] * (1f - y[i] * y[i]);
-                }
-            });
-        }
-        return r;
+        return elementwise(t, x, y, (g, gx) -> {
+            for (int i = 0; i < y.length; i++) {
+                gx[i] += g[i] * (1f - y[i] * y[i]);
+            }
+        });
     }
 
     /** Element-wise {@code a + b} (same size). */
@@ -200,10 +198,7 @@ public final class Ops {
         boolean req = a.requiresGrad() || b.requiresGrad();
         Tensor r = out(y, req, a.shape());
         if (req) {
-            t.record(() -> {
-                if (!r.hasGrad()) {
-                    return;
-                }
+            onGrad(t, r, () -> {
                 if (a.requiresGrad()) {
                     Kernels.addInPlace(a.grad(), r.grad(), y.length);
                 }
@@ -243,20 +238,11 @@ public final class Ops {
         for (int i = 0; i < y.length; i++) {
             y[i] = (float) (xs[i] / divisor);
         }
-        Tensor r = out(y, x.requiresGrad(), x.shape());
-        if (x.requiresGrad()) {
-            t.record(() -> {
-                if (!r.hasGrad()) {
-                    return;
-                }
-                float[] g = r.grad();
-                float[] gx = x.grad();
-                for (int i = 0; i < y.length; i++) {
-                    gx[i] += (float) (g[i] / divisor);
-                }
-            });
-        }
-        return r;
+        return elementwise(t, x, y, (g, gx) -> {
+            for (int i = 0; i < y.length; i++) {
+                gx[i] += (float) (g[i] / divisor);
+            }
+        });
     }
 
     /** {@code x * exp(logScale)} with a learnable scalar log-scale (BlipModel's {@code logit_scale}). */
@@ -268,10 +254,7 @@ public final class Ops {
             y[i] = xs[i] * s;
         }
         Tensor r = out(y, true, x.shape());
-        t.record(() -> {
-            if (!r.hasGrad()) {
-                return;
-            }
+        onGrad(t, r, () -> {
             float[] g = r.grad();
             if (x.requiresGrad()) {
                 float[] gx = x.grad();
@@ -308,10 +291,7 @@ public final class Ops {
         }
         Tensor r = out(y, x.requiresGrad(), index.length, blockSize);
         if (x.requiresGrad()) {
-            t.record(() -> {
-                if (!r.hasGrad()) {
-                    return;
-                }
+            onGrad(t, r, () -> {
                 float[] g = r.grad();
                 float[] gx = x.grad();
                 for (int i = 0; i < index.length; i++) {
@@ -334,10 +314,7 @@ public final class Ops {
         }
         Tensor res = out(y, x.requiresGrad(), rows, width);
         if (x.requiresGrad()) {
-            t.record(() -> {
-                if (!res.hasGrad()) {
-                    return;
-                }
+            onGrad(t, res, () -> {
                 float[] g = res.grad();
                 float[] gx = x.grad();
                 for (int r = 0; r < rows; r++) {
@@ -354,11 +331,7 @@ public final class Ops {
     public static Tensor transpose(Tape t, Tensor x, int rows, int cols) {
         Tensor r = out(transpose(x.data(), rows, cols), x.requiresGrad(), cols, rows);
         if (x.requiresGrad()) {
-            t.record(() -> {
-                if (r.hasGrad()) {
-                    Kernels.addInPlace(x.grad(), transpose(r.grad(), cols, rows), rows * cols);
-                }
-            });
+            onGrad(t, r, () -> Kernels.addInPlace(x.grad(), transpose(r.grad(), cols, rows), rows * cols));
         }
         return r;
     }
@@ -379,10 +352,7 @@ public final class Ops {
         Kernels.l2Normalize(y, rows, d);
         Tensor res = out(y, x.requiresGrad(), rows, d);
         if (x.requiresGrad()) {
-            t.record(() -> {
-                if (!res.hasGrad()) {
-                    return;
-                }
+            onGrad(t, res, () -> {
                 float[] g = res.grad();
                 float[] gx = x.grad();
                 for (int r = 0; r < rows; r++) {
@@ -451,10 +421,7 @@ public final class Ops {
         boolean req = q.requiresGrad() || k.requiresGrad() || v.requiresGrad();
         Tensor r = out(y, req, rows * qLen, width);
         if (req) {
-            t.record(() -> {
-                if (!r.hasGrad()) {
-                    return;
-                }
+            onGrad(t, r, () -> {
                 float[] g = r.grad();
                 float[] gq = q.grad();
                 float[] gk = k.grad();

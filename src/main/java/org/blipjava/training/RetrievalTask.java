@@ -82,27 +82,12 @@ final class RetrievalTask implements TrainingTask {
     }
 
     @Override
-    public int size() {
-        return train.size();
-    }
-
-    @Override
-    public Path image(int i) {
-        return train.image(i);
-    }
-
-    @Override
-    public int imageCount() {
-        return train.images().size();
-    }
-
-    @Override
-    public List<Path> missingImages() {
-        return train.missingImages();
+    public TrainingExamples examples() {
+        return train;
     }
 
     private int textLimit() {
-        return Math.min(settings.maxTextLength(), config.text().maxPositionEmbeddings());
+        return settings.textLimit(config);
     }
 
     private static boolean isMomentum(String name) {
@@ -399,28 +384,20 @@ final class RetrievalTask implements TrainingTask {
             return null;
         }
         BlipForImageTextRetrieval model = BlipForImageTextRetrieval.load(Checkpointing.stateDict(params), config, parallel);
-        int limit = settings.validationImages() == 0 ? val.images().size()
-                : Math.min(settings.validationImages(), val.images().size());
+        int limit = settings.validationCount(val.images().size());
         int h = processor.config().height();
         int w = processor.config().width();
         int bs = settings.batchSize();
         List<Integer> images = new ArrayList<>();
         List<float[]> imageFeats = new ArrayList<>();
         for (int first = 0; first < limit; first += bs) {
-            List<RgbImage> imgs = new ArrayList<>();
-            List<Integer> which = new ArrayList<>();
-            for (int i = first; i < Math.min(limit, first + bs); i++) {
-                RgbImage img = reader.apply(val.images().get(i));
-                if (img != null) {
-                    imgs.add(img);
-                    which.add(i);
-                }
-            }
-            if (imgs.isEmpty()) {
+            ReadableImages batch = ReadableImages.read(first, Math.min(limit, first + bs), val.images()::get, reader);
+            if (batch.isEmpty()) {
                 continue;
             }
-            float[] embeds = model.vision(processor.preprocessBatch(imgs), imgs.size(), h, w).lastHiddenState();
-            float[] feats = model.imageFeatures(embeds, imgs.size());
+            List<Integer> which = batch.indices();
+            float[] embeds = model.vision(processor.preprocessBatch(batch.images()), batch.size(), h, w).lastHiddenState();
+            float[] feats = model.imageFeatures(embeds, batch.size());
             for (int k = 0; k < which.size(); k++) {
                 images.add(which.get(k));
                 imageFeats.add(java.util.Arrays.copyOfRange(feats, k * dim, (k + 1) * dim));

@@ -127,4 +127,14 @@ public record TrainingSettings(int epochs, int batchSize, int gradAccum, double 
                 seed, labelSmoothing, prompt, maxTextLength, augment, validateEvery, checkpointEvery, keepCheckpoints,
                 maxGenerationLength, validationImages, v);
     }
+
+    /** The longest tokenized text a batch may hold: {@link #maxTextLength}, capped by the model's positions. */
+    int textLimit(org.blipjava.config.BlipConfig config) {
+        return Math.min(maxTextLength, config.text().maxPositionEmbeddings());
+    }
+
+    /** How many of {@code available} held-out images (or questions) validation generates for. */
+    int validationCount(int available) {
+        return validationImages == 0 ? available : Math.min(validationImages, available);
+    }
 }

@@ -13,17 +13,28 @@ interface TrainingTask {
     /** The {@code architectures} entry the model's config.json must list. */
     String architecture();
 
+    /** The training examples. */
+    TrainingExamples examples();
+
     /** Number of training examples. */
-    int size();
+    default int size() {
+        return examples().size();
+    }
 
     /** The image of example {@code i}. */
-    Path image(int i);
+    default Path image(int i) {
+        return examples().image(i);
+    }
 
     /** Number of distinct training images. */
-    int imageCount();
+    default int imageCount() {
+        return examples().images().size();
+    }
 
     /** Images the data lists but that do not exist (dropped before training). */
-    List<Path> missingImages();
+    default List<Path> missingImages() {
+        return examples().missingImages();
+    }
 
     /** The loss of a batch, built over {@code params}. */
     BatchLoss objective(Parameters params);

@@ -22,7 +22,7 @@ import java.util.Map;
  *
  * <p>Immutable and thread-safe.
  */
-public final class VqaData {
+public final class VqaData implements TrainingExamples {
     /**
      * One question.
      *
@@ -128,6 +128,12 @@ public final class VqaData {
     /** The question of example {@code i}. */
     public Question questionOf(int i) {
         return questions.get(questionOf[i]);
+    }
+
+    /** The image file of example {@code i} (its question's image). */
+    @Override
+    public Path image(int i) {
+        return questionOf(i).image();
     }
 
     /** The answer of example {@code i}. */

@@ -1,11 +1,8 @@
 package org.blipjava.training;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Function;
 import org.blipjava.config.BlipConfig;
-import org.blipjava.image.RgbImage;
 import org.blipjava.tokenizer.Batch;
 import org.blipjava.tokenizer.BertTokenizer;
 import org.blipjava.tokenizer.Padding;
@@ -15,20 +12,10 @@ import org.blipjava.tokenizer.Padding;
  * image-grounded encoder, the answer ({@code [DEC] answer [SEP]}) through the decoder attending to
  * the question encoding, LM loss with the settings' label smoothing ({@link VqaObjective}).
  */
-final class VqaTask implements TrainingTask {
-    private final VqaData train;
-    private final VqaValidator validator;
-    private final BlipConfig config;
-    private final BertTokenizer tokenizer;
-    private final TrainingSettings settings;
-
+final class VqaTask extends LanguageTask<VqaData> {
     VqaTask(VqaData train, VqaValidator validator, BlipConfig config, BertTokenizer tokenizer,
             TrainingSettings settings) {
-        this.train = train;
-        this.validator = validator;
-        this.config = config;
-        this.tokenizer = tokenizer;
-        this.settings = settings;
+        super(train, validator, config, tokenizer, settings);
     }
 
     @Override
@@ -37,29 +24,9 @@ final class VqaTask implements TrainingTask {
     }
 
     @Override
-    public int size() {
-        return train.size();
-    }
-
-    @Override
-    public Path image(int i) {
-        return train.questionOf(i).image();
-    }
-
-    @Override
-    public int imageCount() {
-        return train.images().size();
-    }
-
-    @Override
-    public List<Path> missingImages() {
-        return train.missingImages();
-    }
-
-    @Override
     public BatchLoss objective(Parameters params) {
         VqaObjective objective = new VqaObjective(params, config);
-        int limit = Math.min(settings.maxTextLength(), config.text().maxPositionEmbeddings());
+        int limit = settings.textLimit(config);
         return (tape, pixels, examples) -> {
             List<String> questions = new ArrayList<>(examples.length);
             List<String> answers = new ArrayList<>(examples.length);
@@ -72,10 +39,5 @@ final class VqaTask implements TrainingTask {
             return objective.loss(tape, pixels, examples.length, q.inputIds(), q.attentionMask(), a.ids(), a.mask(),
                     a.labels(), settings.labelSmoothing());
         };
-    }
-
-    @Override
-    public ValidationResult validate(Parameters params, int step, Function<Path, RgbImage> reader) {
-        return validator == null ? null : validator.evaluate(params, step, reader);
     }
 }

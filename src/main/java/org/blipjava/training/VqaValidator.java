@@ -2,7 +2,6 @@ package org.blipjava.training;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,92 +25,66 @@ import org.blipjava.tokenizer.Padding;
  * greedily generated answers against each question's answers. Generation is what
  * {@code Blip.answer} does (the decoder attends to every question position). Not thread-safe.
  */
-public final class VqaValidator {
+public final class VqaValidator extends TaskValidator {
     private final VqaData data;
-    private final BlipConfig config;
-    private final BertTokenizer tokenizer;
-    private final BlipImageProcessor processor;
-    private final TrainingSettings settings;
-    private final Parallel parallel;
 
     /** @param parallel compute threads, owned by the caller */
     public VqaValidator(VqaData data, BlipConfig config, BertTokenizer tokenizer, BlipImageProcessor processor,
                         TrainingSettings settings, Parallel parallel) {
+        super(config, tokenizer, processor, settings, parallel);
         this.data = data;
-        this.config = config;
-        this.tokenizer = tokenizer;
-        this.processor = processor;
-        this.settings = settings;
-        this.parallel = parallel;
     }
 
     /** Validates the weights in {@code params}; {@code reader} returns null for unreadable images. */
+    @Override
     public ValidationResult evaluate(Parameters params, int step, Function<Path, RgbImage> reader) {
         BlipForQuestionAnswering model =
                 BlipForQuestionAnswering.load(Checkpointing.stateDict(params), config, parallel);
-        int limit = Math.min(settings.maxTextLength(), config.text().maxPositionEmbeddings());
+        int limit = settings.textLimit(config);
         int h = processor.config().height();
         int w = processor.config().width();
         int bs = settings.batchSize();
         double lossSum = 0;
         long tokens = 0;
         for (int start = 0; start < data.size(); start += bs) {
-            List<RgbImage> imgs = new ArrayList<>();
-            List<String> qs = new ArrayList<>();
-            List<String> as = new ArrayList<>();
-            for (int i = start; i < Math.min(data.size(), start + bs); i++) {
-                RgbImage img = reader.apply(data.questionOf(i).image());
-                if (img != null) {
-                    imgs.add(img);
-                    qs.add(data.questionOf(i).question());
-                    as.add(data.answer(i));
-                }
-            }
-            if (imgs.isEmpty()) {
+            ReadableImages batch = ReadableImages.read(start, Math.min(data.size(), start + bs),
+                    i -> data.questionOf(i).image(), reader);
+            if (batch.isEmpty()) {
                 continue;
             }
+            List<String> qs = batch.indices().stream().map(i -> data.questionOf(i).question()).toList();
+            List<String> as = batch.indices().stream().map(data::answer).toList();
             Batch q = tokenizer.encodeBatch(qs, limit, Padding.LONGEST);
             CaptionTexts a = CaptionTexts.encode(as, tokenizer, null, limit, config.text().bosTokenId(), false);
-            float[] embeds = model.vision(processor.preprocessBatch(imgs), imgs.size(), h, w).lastHiddenState();
+            float[] embeds = model.vision(processor.preprocessBatch(batch.images()), batch.size(), h, w).lastHiddenState();
             int n = a.targetCount();
-            lossSum += model.answerLoss(embeds, imgs.size(), q.inputIds(), q.attentionMask(), a.ids(), a.mask(),
+            lossSum += model.answerLoss(embeds, batch.size(), q.inputIds(), q.attentionMask(), a.ids(), a.mask(),
                     a.labels()) * n;
             tokens += n;
         }
         Map<String, String> outputs = new LinkedHashMap<>();
         List<String> answers = new ArrayList<>();
         List<List<String>> humans = new ArrayList<>();
-        int count = settings.validationImages() == 0 ? data.questions().size()
-                : Math.min(settings.validationImages(), data.questions().size());
+        int count = settings.validationCount(data.questions().size());
         GenerationConfig g = GenerationConfig.forBlip(config.text()).toBuilder()
                 .maxLength(Math.min(settings.maxGenerationLength(), config.text().maxPositionEmbeddings())).build();
         int pad = config.text().padTokenId();
         for (int start = 0; start < count; start += bs) {
-            List<RgbImage> imgs = new ArrayList<>();
-            List<VqaData.Question> qs = new ArrayList<>();
-            for (int i = start; i < Math.min(count, start + bs); i++) {
-                RgbImage img = reader.apply(data.questions().get(i).image());
-                if (img != null) {
-                    imgs.add(img);
-                    qs.add(data.questions().get(i));
-                }
-            }
-            if (imgs.isEmpty()) {
+            ReadableImages batch = ReadableImages.read(start, Math.min(count, start + bs),
+                    i -> data.questions().get(i).image(), reader);
+            if (batch.isEmpty()) {
                 continue;
             }
+            List<VqaData.Question> qs = batch.indices().stream().map(data.questions()::get).toList();
+            int n = batch.size();
             Batch q = tokenizer.encodeBatch(qs.stream().map(VqaData.Question::question).toList(), limit, Padding.LONGEST);
-            float[] embeds = model.vision(processor.preprocessBatch(imgs), imgs.size(), h, w).lastHiddenState();
-            float[] questions = model.encodeQuestions(embeds, imgs.size(), q.inputIds(), q.attentionMask());
+            float[] embeds = model.vision(processor.preprocessBatch(batch.images()), n, h, w).lastHiddenState();
+            float[] questions = model.encodeQuestions(embeds, n, q.inputIds(), q.attentionMask());
             int qLen = q.inputIds()[0].length;
-            GenerationResult r = Generator.generate(model.decoderFactory(questions, imgs.size(), qLen, null,
-                    g.maxLengthFor(1)), imgs.size(), new int[] {config.text().bosTokenId()}, g);
+            GenerationResult r = Generator.generate(model.decoderFactory(questions, n, qLen, null,
+                    g.maxLengthFor(1)), n, new int[] {config.text().bosTokenId()}, g);
             for (int k = 0; k < qs.size(); k++) {
-                int[] seq = r.sequence(k);
-                int end = seq.length;
-                while (end > 1 && seq[end - 1] == pad) {
-                    end--;
-                }
-                String answer = tokenizer.decode(Arrays.copyOf(seq, end), true).strip();
+                String answer = CaptionTexts.decodeGenerated(tokenizer, r.sequence(k), pad);
                 answers.add(answer);
                 humans.add(qs.get(k).answers());
                 outputs.put(qs.get(k).image().getFileName() + " | " + qs.get(k).question(), answer);

@@ -2,11 +2,10 @@ package org.blipjava.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
+import static org.blipjava.cli.CliRun.run;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -17,7 +16,7 @@ import java.util.stream.Stream;
 import org.blipjava.checkpoint.SafetensorsFile;
 import org.blipjava.tasks.Blip;
 import org.blipjava.tasks.LoadOptions;
-import org.blipjava.tasks.PixelValues;
+import org.blipjava.testing.FixtureInputs;
 import org.blipjava.testing.Fixtures;
 import org.blipjava.testing.Fixtures.FixtureSet;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,36 +35,11 @@ class CliTest {
         return Fixtures.sets().stream();
     }
 
-    record Run(int exit, String out, String err) {
-        JsonNode json() throws Exception {
-            return JSON.readTree(out);
-        }
-    }
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Run(exit, out.toString(), err.toString());
-    }
-
     /** Which of these images decode to exactly the fixture's pixel values at the model's size. */
     static boolean[] exact(FixtureSet set, String model, List<String> images) throws Exception {
-        boolean[] out = new boolean[images.size()];
-        try (Blip blip = Blip.load(set.model(model), LoadOptions.defaults().withThreads(1));
-                SafetensorsFile tensors = set.openTensors()) {
-            int size = blip.config().vision().imageSize();
-            for (int i = 0; i < images.size(); i++) {
-                PixelValues px = blip.pixels(List.of(Blip.readImage(set.image(images.get(i)))));
-                float[] want = Fixtures.floats(tensors, "pixel_values/" + size + "/" + images.get(i));
-                double max = 0;
-                for (int k = 0; k < want.length; k++) {
-                    max = Math.max(max, Math.abs(px.values()[k] - want[k]));
-                }
-                out[i] = max <= 1e-5;
-            }
+        try (Blip blip = Blip.load(set.model(model), LoadOptions.defaults().withThreads(1))) {
+            return FixtureInputs.decodesExactly(set, blip, images);
         }
-        return out;
     }
 
     static List<String> flags(JsonNode kwargs) {
@@ -124,7 +98,7 @@ class CliTest {
             for (String img : images) {
                 args.add(set.image(img).toString());
             }
-            Run r = run(args.toArray(String[]::new));
+            CliRun r = run(args.toArray(String[]::new));
             assertThat(r.exit()).as(name + ": " + r.err()).isZero();
             JsonNode results = r.json().get("results");
             assertThat(results).hasSize(images.size());
@@ -159,7 +133,7 @@ class CliTest {
         for (String img : images) {
             args.add(set.image(img).toString());
         }
-        Run r = run(args.toArray(String[]::new));
+        CliRun r = run(args.toArray(String[]::new));
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode results = r.json().get("results");
         assertThat(results).hasSize(n);
@@ -190,7 +164,7 @@ class CliTest {
         for (String img : images) {
             args.add(set.image(img).toString());
         }
-        Run r = run(args.toArray(String[]::new));
+        CliRun r = run(args.toArray(String[]::new));
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode results = r.json().get("results");
         int nt = itm.get("texts").size();
@@ -213,7 +187,7 @@ class CliTest {
                 embedArgs.add("--text");
                 embedArgs.add(t.asText());
             });
-            Run e = run(embedArgs.toArray(String[]::new));
+            CliRun e = run(embedArgs.toArray(String[]::new));
             assertThat(e.exit()).as(e.err()).isZero();
             float[] feat = Fixtures.floats(tensors, "itm/text_feat");
             JsonNode er = e.json().get("results");
@@ -233,7 +207,7 @@ class CliTest {
         Path good = set.image(set.expected().get("images").get(0).asText());
         Path notImage = Files.writeString(tmp.resolve("notes.png"), "this is not an image");
         Path missing = tmp.resolve("missing.jpg");
-        Run r = run("caption", "--model", set.model("tiny-caption").toString(), "--json",
+        CliRun r = run("caption", "--model", set.model("tiny-caption").toString(), "--json",
                 good.toString(), notImage.toString(), missing.toString());
         assertThat(r.exit()).isEqualTo(1);
         JsonNode doc = r.json();
@@ -248,7 +222,7 @@ class CliTest {
     @MethodSource("sets")
     void badModelsAndArgumentsGiveOneLineAndNonZeroExit(FixtureSet set, @TempDir Path tmp) throws Exception {
         Path good = set.image(set.expected().get("images").get(0).asText());
-        Run noDir = run("caption", "--model", tmp.resolve("nope").toString(), good.toString());
+        CliRun noDir = run("caption", "--model", tmp.resolve("nope").toString(), good.toString());
         assertThat(noDir.exit()).isNotZero();
         assertThat(noDir.err().lines().count()).as(noDir.err()).isEqualTo(1);
         assertThat(noDir.err()).contains("nope");
@@ -263,21 +237,21 @@ class CliTest {
                 }
             }
         }
-        Run noWeights = run("caption", "--model", partial.toString(), good.toString());
+        CliRun noWeights = run("caption", "--model", partial.toString(), good.toString());
         assertThat(noWeights.exit()).isNotZero();
         assertThat(noWeights.err().lines().count()).as(noWeights.err()).isEqualTo(1);
         assertThat(noWeights.err()).contains("partial");
 
         String longPrompt = "word ".repeat(200);
-        Run tooLong = run("caption", "--model", set.model("tiny-caption").toString(), "--prompt", longPrompt, good.toString());
+        CliRun tooLong = run("caption", "--model", set.model("tiny-caption").toString(), "--prompt", longPrompt, good.toString());
         assertThat(tooLong.exit()).isNotZero();
         assertThat(tooLong.err().lines().count()).as(tooLong.err()).isEqualTo(1);
         assertThat(tooLong.err()).contains("prompt");
 
-        Run badFlag = run("caption", "--model", set.model("tiny-caption").toString(), "--num-beams", "zero", good.toString());
+        CliRun badFlag = run("caption", "--model", set.model("tiny-caption").toString(), "--num-beams", "zero", good.toString());
         assertThat(badFlag.exit()).isEqualTo(Main.EXIT_USAGE);
 
-        Run wrongHead = run("vqa", "--model", set.model("tiny-caption").toString(), "--question", "what?", good.toString());
+        CliRun wrongHead = run("vqa", "--model", set.model("tiny-caption").toString(), "--question", "what?", good.toString());
         assertThat(wrongHead.exit()).isNotZero();
         assertThat(wrongHead.err()).contains("BlipForConditionalGeneration");
     }
@@ -287,7 +261,7 @@ class CliTest {
     void outputFileIsWrittenWhole(FixtureSet set, @TempDir Path tmp) throws Exception {
         Path good = set.image(set.expected().get("images").get(0).asText());
         Path out = tmp.resolve("sub").resolve("captions.json");
-        Run r = run("caption", "--model", set.model("tiny-caption").toString(), "--json", "--output", out.toString(), good.toString());
+        CliRun r = run("caption", "--model", set.model("tiny-caption").toString(), "--json", "--output", out.toString(), good.toString());
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).isEmpty();
         JsonNode doc = JSON.readTree(out.toFile());

@@ -2,13 +2,14 @@ package org.blipjava.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
+import static org.blipjava.cli.CliRun.run;
+import static org.blipjava.testing.FixtureInputs.itmTexts;
+import static org.blipjava.testing.FixtureInputs.targetImages;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,38 +43,11 @@ class EvalCommandsTest {
         return Fixtures.sets().stream();
     }
 
-    record Run(int exit, String out, String err) {}
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Run(exit, out.toString(), err.toString());
-    }
-
-    /** The fixture's decodable 8-bit images (those with pixel targets), at most {@code n}. */
-    static List<String> images(FixtureSet set, int n) {
-        List<String> out = new ArrayList<>();
-        JsonNode notTarget = set.expected().path("pixel_values_not_a_target");
-        for (JsonNode img : set.expected().get("images")) {
-            if (out.size() < n && !notTarget.has(img.asText())) {
-                out.add(img.asText());
-            }
-        }
-        return out;
-    }
-
-    static List<String> texts(FixtureSet set) {
-        List<String> out = new ArrayList<>();
-        set.expected().get("itm").get("texts").forEach(t -> out.add(t.asText()));
-        return out;
-    }
-
     @ParameterizedTest
     @MethodSource("sets")
     void evalCaptionWritesJsonAndHtmlReports(FixtureSet set, @TempDir Path tmp) throws Exception {
-        List<String> names = images(set, 3);
-        List<String> texts = texts(set);
+        List<String> names = targetImages(set, 3);
+        List<String> texts = itmTexts(set);
         Path data = tmp.resolve("data");
         Files.createDirectories(data.resolve("imgs"));
         StringBuilder jsonl = new StringBuilder();
@@ -93,7 +67,7 @@ class EvalCommandsTest {
         Path reports = tmp.resolve("reports");
         Path model = set.model("tiny-caption");
 
-        Run r = run("eval", "caption", "--model", model.toString(), "--dataset", data.toString(),
+        CliRun r = run("eval", "caption", "--model", model.toString(), "--dataset", data.toString(),
                 "--report-dir", reports.toString(), "--max-length", "12", "--batch-size", "2", "--no-progress");
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("METEOR", "CIDEr-D", "2 skipped");
@@ -143,7 +117,7 @@ class EvalCommandsTest {
                 .containsExactlyInAnyOrder("report.json", "report.html");
 
         // --json prints the corpus scores and counts; the report is rewritten in place.
-        Run j = run("eval", "caption", "--model", model.toString(), "--dataset", data.toString(), "--limit", "1",
+        CliRun j = run("eval", "caption", "--model", model.toString(), "--dataset", data.toString(), "--limit", "1",
                 "--report-dir", reports.toString(), "--max-length", "12", "--no-progress", "--json");
         assertThat(j.exit()).as(j.err()).isZero();
         JsonNode summary = JSON.readTree(j.out());
@@ -155,7 +129,7 @@ class EvalCommandsTest {
     @ParameterizedTest
     @MethodSource("sets")
     void evalVqaScoresAccuracy(FixtureSet set, @TempDir Path tmp) throws Exception {
-        List<String> names = images(set, 2);
+        List<String> names = targetImages(set, 2);
         List<String> questions = new ArrayList<>();
         set.expected().get("vqa").get("questions").forEach(q -> questions.add(q.asText()));
         Path data = tmp.resolve("data");
@@ -172,7 +146,7 @@ class EvalCommandsTest {
         Path reports = tmp.resolve("out");
         Path model = set.model("tiny-vqa");
 
-        Run r = run("eval", "vqa", "--model", model.toString(), "--dataset", data.toString(),
+        CliRun r = run("eval", "vqa", "--model", model.toString(), "--dataset", data.toString(),
                 "--report-dir", reports.toString(), "--max-length", "6", "--no-progress", "--json");
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode summary = JSON.readTree(r.out());
@@ -202,7 +176,7 @@ class EvalCommandsTest {
     @MethodSource("sets")
     void datasetWithoutUsableImagesIsAOneLineError(FixtureSet set, @TempDir Path tmp) throws Exception {
         Files.writeString(tmp.resolve("captions.jsonl"), "{\"image\": \"nope.png\", \"caption\": \"x\"}\n");
-        Run r = run("eval", "caption", "--model", set.model("tiny-caption").toString(), "--dataset", tmp.toString(),
+        CliRun r = run("eval", "caption", "--model", set.model("tiny-caption").toString(), "--dataset", tmp.toString(),
                 "--report-dir", tmp.resolve("out").toString(), "--no-progress");
         assertThat(r.exit()).isEqualTo(Main.EXIT_USAGE);
         assertThat(r.err()).contains("no usable images", "nope.png");

@@ -1,11 +1,9 @@
 package org.blipjava.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.blipjava.cli.CliRun.run;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.awt.Dimension;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -18,6 +16,7 @@ import org.blipjava.report.PngChecks;
 import org.blipjava.report.SimilarityHeatmap;
 import org.blipjava.tasks.Blip;
 import org.blipjava.tasks.LoadOptions;
+import org.blipjava.testing.FixtureInputs;
 import org.blipjava.testing.Fixtures;
 import org.blipjava.testing.Fixtures.FixtureSet;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,24 +29,8 @@ class ExplainCommandTest {
         return Fixtures.sets().stream();
     }
 
-    record Run(int exit, String out, String err) {}
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Run(exit, out.toString(), err.toString());
-    }
-
     static List<Path> images(FixtureSet set, int n) {
-        List<Path> out = new ArrayList<>();
-        JsonNode notTarget = set.expected().path("pixel_values_not_a_target");
-        for (JsonNode img : set.expected().get("images")) {
-            if (out.size() < n && !notTarget.has(img.asText())) {
-                out.add(set.image(img.asText()));
-            }
-        }
-        return out;
+        return FixtureInputs.targetImages(set, n).stream().map(set::image).toList();
     }
 
     @ParameterizedTest
@@ -62,7 +45,7 @@ class ExplainCommandTest {
                 "-o", tmp.resolve("heat.png").toString()));
         texts.forEach(t -> args.addAll(List.of("-t", t)));
         imgs.forEach(p -> args.add(p.toString()));
-        Run r = run(args.toArray(String[]::new));
+        CliRun r = run(args.toArray(String[]::new));
         assertThat(r.exit()).as(r.err()).isZero();
         Dimension d = SimilarityHeatmap.size(imgs.size(), texts.size());
         PngChecks.decodeAndCheck(tmp.resolve("heat.png"), d.width, d.height);
@@ -113,7 +96,7 @@ class ExplainCommandTest {
     @ParameterizedTest
     @MethodSource("sets")
     void argumentErrorsAreOneLine(FixtureSet set, @TempDir Path tmp) {
-        Run r = run("explain", "heatmap", "-m", set.model("tiny-caption").toString(), "--no-progress", "-t", "x",
+        CliRun r = run("explain", "heatmap", "-m", set.model("tiny-caption").toString(), "--no-progress", "-t", "x",
                 "-o", tmp.resolve("h.png").toString(), images(set, 1).get(0).toString());
         assertThat(r.exit()).isEqualTo(Main.EXIT_USAGE);
         assertThat(r.err()).contains("ITM scores need a BlipForImageTextRetrieval");

@@ -2,6 +2,7 @@ package org.blipjava.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
+import static org.blipjava.testing.FixtureInputs.strings;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -13,7 +14,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.blipjava.checkpoint.SafetensorsFile;
-import org.blipjava.cli.CliTest.Run;
 import org.blipjava.retrieval.RetrievalMetrics;
 import org.blipjava.testing.Fixtures;
 import org.blipjava.testing.Fixtures.FixtureSet;
@@ -28,12 +28,6 @@ class RetrievalCliTest {
 
     static Stream<FixtureSet> sets() {
         return Fixtures.sets().stream();
-    }
-
-    private static List<String> strings(JsonNode a) {
-        List<String> out = new ArrayList<>();
-        a.forEach(n -> out.add(n.asText()));
-        return out;
     }
 
     /** Copies the ITM images into a folder, as a user's photo folder. */
@@ -57,7 +51,7 @@ class RetrievalCliTest {
         String model = set.model("tiny-itm").toString();
         Path index = tmp.resolve("index");
 
-        Run first = CliTest.run("index", "--model", model, "--images", dir.toString(), "--index", index.toString(),
+        CliRun first = CliRun.run("index", "--model", model, "--images", dir.toString(), "--index", index.toString(),
                 "--json", "--batch-size", "3");
         assertThat(first.exit()).as(first.err()).isEqualTo(1);
         assertThat(first.err().lines().toList()).singleElement().asString().contains("corrupt.png");
@@ -67,7 +61,7 @@ class RetrievalCliTest {
         assertThat(report.get("errors")).hasSize(1);
 
         Files.delete(dir.resolve("corrupt.png"));
-        Run again = CliTest.run("index", "--model", model, "--images", dir.toString(), "--index", index.toString(), "--json");
+        CliRun again = CliRun.run("index", "--model", model, "--images", dir.toString(), "--index", index.toString(), "--json");
         assertThat(again.exit()).as(again.err()).isZero();
         assertThat(again.json().get("added").asInt()).isZero();
         assertThat(again.json().get("updated").asInt()).isZero();
@@ -80,7 +74,7 @@ class RetrievalCliTest {
             float[] prob = Fixtures.floats(tensors, "itm/itm_prob_match");
             for (int t = 0; t < nt; t++) {
                 // No --model: the index's own model is used.
-                Run s = CliTest.run("search", "--index", index.toString(), "--text", texts.get(t), "--json",
+                CliRun s = CliRun.run("search", "--index", index.toString(), "--text", texts.get(t), "--json",
                         "--k", String.valueOf(images.size()), "--rerank", String.valueOf(images.size()));
                 assertThat(s.exit()).as(s.err()).isZero();
                 JsonNode results = s.json().get("results");
@@ -99,7 +93,7 @@ class RetrievalCliTest {
                     checked++;
                 }
             }
-            Run table = CliTest.run("search", "--index", index.toString(), "--model", model, "--text", texts.get(0), "--k", "2");
+            CliRun table = CliRun.run("search", "--index", index.toString(), "--model", model, "--text", texts.get(0), "--k", "2");
             assertThat(table.exit()).as(table.err()).isZero();
             assertThat(table.out().lines().toList()).hasSize(3).first().asString().startsWith("rank\titc");
         }
@@ -107,7 +101,7 @@ class RetrievalCliTest {
 
         // Image to image: the query image itself comes first with cosine 1.
         Path query = dir.resolve(images.get(0));
-        Run byImage = CliTest.run("search", "--index", index.toString(), "--image", query.toString(), "--json", "--k", "1");
+        CliRun byImage = CliRun.run("search", "--index", index.toString(), "--image", query.toString(), "--json", "--k", "1");
         assertThat(byImage.exit()).as(byImage.err()).isZero();
         JsonNode top = byImage.json().get("results").get(0);
         assertThat(top.get("path").asText()).isEqualTo(query.toAbsolutePath().normalize().toString());
@@ -121,28 +115,28 @@ class RetrievalCliTest {
         Path dir = photos(set, tmp, images.subList(0, 1));
         Path index = tmp.resolve("index");
         String model = set.model("tiny-itm").toString();
-        Run built = CliTest.run("index", "--model", model, "--images", dir.toString(), "--index", index.toString());
+        CliRun built = CliRun.run("index", "--model", model, "--images", dir.toString(), "--index", index.toString());
         assertThat(built.exit()).as(built.err()).isZero();
         assertThat(built.out()).contains("1 added");
 
         String other = set.model("tiny-contrastive").toString();
-        Run refused = CliTest.run("search", "--index", index.toString(), "--model", other, "--text", "a dog");
+        CliRun refused = CliRun.run("search", "--index", index.toString(), "--model", other, "--text", "a dog");
         assertThat(refused.exit()).isEqualTo(Main.EXIT_USAGE);
         assertThat(refused.err().lines().toList()).singleElement().asString()
                 .contains(model).contains(other).contains("--model");
 
-        Run reindex = CliTest.run("index", "--model", other, "--images", dir.toString(), "--index", index.toString());
+        CliRun reindex = CliRun.run("index", "--model", other, "--images", dir.toString(), "--index", index.toString());
         assertThat(reindex.exit()).isEqualTo(Main.EXIT_USAGE);
         assertThat(reindex.err().lines().toList()).singleElement().asString().contains(model);
 
-        Run missing = CliTest.run("search", "--index", tmp.resolve("nope").toString(), "--text", "a dog");
+        CliRun missing = CliRun.run("search", "--index", tmp.resolve("nope").toString(), "--text", "a dog");
         assertThat(missing.exit()).isEqualTo(Main.EXIT_USAGE);
         assertThat(missing.err().lines().toList()).singleElement().asString().contains("nope").contains("blip index");
 
-        Run both = CliTest.run("search", "--index", index.toString(), "--text", "x", "--image", "y.png");
+        CliRun both = CliRun.run("search", "--index", index.toString(), "--text", "x", "--image", "y.png");
         assertThat(both.exit()).isEqualTo(Main.EXIT_USAGE);
 
-        Run captioner = CliTest.run("index", "--model", set.model("tiny-caption").toString(), "--images", dir.toString(),
+        CliRun captioner = CliRun.run("index", "--model", set.model("tiny-caption").toString(), "--images", dir.toString(),
                 "--index", tmp.resolve("other").toString());
         assertThat(captioner.exit()).isEqualTo(Main.EXIT_USAGE);
         assertThat(captioner.err().lines().toList()).singleElement().asString().contains("BlipForConditionalGeneration");
@@ -155,11 +149,11 @@ class RetrievalCliTest {
         Path dir = photos(set, tmp, images.subList(0, 2));
         Path list = Files.writeString(tmp.resolve("photos.txt"), "photos/" + images.get(0) + "\n# a comment\nphotos/" + images.get(1) + "\n");
         Path index = tmp.resolve("index");
-        Run built = CliTest.run("index", "--model", set.model("tiny-itm").toString(), "--images", list.toString(),
+        CliRun built = CliRun.run("index", "--model", set.model("tiny-itm").toString(), "--images", list.toString(),
                 "--index", index.toString(), "--caption-model", set.model("tiny-caption").toString(), "--json");
         assertThat(built.exit()).as(built.err()).isZero();
         assertThat(built.json().get("added").asInt()).isEqualTo(2);
-        Run s = CliTest.run("search", "--index", index.toString(), "--image", dir.resolve(images.get(0)).toString(),
+        CliRun s = CliRun.run("search", "--index", index.toString(), "--image", dir.resolve(images.get(0)).toString(),
                 "--json", "--rerank", "2");
         assertThat(s.exit()).as(s.err()).isZero();
         JsonNode caps = s.json().get("caption_results");
@@ -202,7 +196,7 @@ class RetrievalCliTest {
         Path file = tmp.resolve("test.json");
         JSON.writeValue(file.toFile(), ann);
         int k = 2;
-        Run r = CliTest.run("eval", "retrieval", "--model", set.model("tiny-itm").toString(), "--dataset", file.toString(),
+        CliRun r = CliRun.run("eval", "retrieval", "--model", set.model("tiny-itm").toString(), "--dataset", file.toString(),
                 "--images", set.dir().resolve("images").toString(), "--rerank", String.valueOf(k), "--json");
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode doc = r.json();
@@ -234,12 +228,12 @@ class RetrievalCliTest {
             return out;
         }));
 
-        Run text = CliTest.run("eval", "retrieval", "--model", set.model("tiny-itm").toString(), "--dataset", file.toString(),
+        CliRun text = CliRun.run("eval", "retrieval", "--model", set.model("tiny-itm").toString(), "--dataset", file.toString(),
                 "--images", set.dir().resolve("images").toString(), "--rerank", "0");
         assertThat(text.exit()).as(text.err()).isZero();
         assertThat(text.out()).contains("i2t_R@1").contains("ITC\t").doesNotContain("ITC+ITM");
 
-        Run bad = CliTest.run("eval", "retrieval", "--model", set.model("tiny-itm").toString(),
+        CliRun bad = CliRun.run("eval", "retrieval", "--model", set.model("tiny-itm").toString(),
                 "--dataset", Files.writeString(tmp.resolve("bad.json"), "{\"nothing\": 1}").toString());
         assertThat(bad.exit()).isEqualTo(Main.EXIT_USAGE);
         assertThat(bad.err().lines().toList()).singleElement().asString().contains("bad.json");

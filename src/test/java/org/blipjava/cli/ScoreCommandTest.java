@@ -2,13 +2,12 @@ package org.blipjava.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
+import static org.blipjava.cli.CliRun.run;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
@@ -26,15 +25,6 @@ class ScoreCommandTest {
 
     @TempDir
     Path tmp;
-
-    record Run(int exit, String out, String err) {}
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Run(exit, out.toString(), err.toString());
-    }
 
     static List<Path> fixtures() throws IOException {
         Path dir = Fixtures.metricsDir();
@@ -71,7 +61,7 @@ class ScoreCommandTest {
             Path cands = write("C.json", doc.get("res"));
             // The fixture's captions are already tokenized: both modes must give the toolkit's numbers.
             for (boolean pretokenized : new boolean[] {true, false}) {
-                Run r = pretokenized
+                CliRun r = pretokenized
                         ? run("score", "--references", refs.toString(), "--candidates", cands.toString(),
                                 "--pretokenized", "--per-image", "--json")
                         : run("score", "--references", refs.toString(), "--candidates", cands.toString(),
@@ -109,12 +99,12 @@ class ScoreCommandTest {
         JsonNode doc = JSON.readTree(file.toFile());
         Path refs = write("R.json", doc.get("gts"));
         Path cands = write("C.json", doc.get("res"));
-        Run r = run("score", "--references", refs.toString(), "--candidates", cands.toString());
+        CliRun r = run("score", "--references", refs.toString(), "--candidates", cands.toString());
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("BLEU-1", "BLEU-4", "ROUGE-L", "CIDEr-D", "METEOR")
                 .contains(String.format(java.util.Locale.ROOT, "%.6f", doc.get("cider_d").get("corpus").asDouble()));
         Path out = tmp.resolve("sub/scores.json");
-        Run w = run("score", "--references", refs.toString(), "--candidates", cands.toString(), "--json",
+        CliRun w = run("score", "--references", refs.toString(), "--candidates", cands.toString(), "--json",
                 "-o", out.toString());
         assertThat(w.exit()).as(w.err()).isZero();
         assertThat(w.out()).isEmpty();
@@ -126,7 +116,7 @@ class ScoreCommandTest {
     void identicalCaptionsScorePerfectly() throws IOException {
         Path refs = write("R.json", Map.of("1", List.of("A dog runs on the beach."), "2", List.of("Two cats.")));
         Path cands = write("C.json", Map.of("1", List.of("a dog runs on the beach"), "2", List.of("two cats")));
-        Run r = run("score", "--references", refs.toString(), "--candidates", cands.toString(), "--json",
+        CliRun r = run("score", "--references", refs.toString(), "--candidates", cands.toString(), "--json",
                 "--per-image");
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode got = JSON.readTree(r.out());
@@ -163,12 +153,12 @@ class ScoreCommandTest {
                 "image id '1': expected a list of caption strings");
         assertError(run("score", "--references", tmp.resolve("missing.json").toString(), "--candidates",
                 cands.toString()), "missing.json: no such file");
-        Run noArgs = run("score");
+        CliRun noArgs = run("score");
         assertThat(noArgs.exit()).isEqualTo(Main.EXIT_USAGE);
         assertThat(noArgs.err()).contains("--references");
     }
 
-    private static void assertError(Run r, String message) {
+    private static void assertError(CliRun r, String message) {
         assertThat(r.exit()).isEqualTo(Main.EXIT_USAGE);
         assertThat(r.out()).isEmpty();
         assertThat(r.err()).contains(message);

@@ -21,7 +21,7 @@ class TrainCommandTest {
     @Test
     void shapesDemoTrainsValidatesAndSavesALoadableModel(@TempDir Path tmp) throws Exception {
         Path out = tmp.resolve("run");
-        CliTest.Run r = CliTest.run("train", "--model", tinyCaption(), "--shapes-demo", "--output", out.toString(),
+        CliRun r = CliRun.run("train", "--model", tinyCaption(), "--shapes-demo", "--output", out.toString(),
                 "--epochs", "1", "--batch-size", "8", "--lr", "1e-3", "--prompt", "a picture of ", "--threads", "2",
                 "--no-progress", "--log-every", "4", "--json");
         assertThat(r.exit()).as(r.err()).isZero();
@@ -40,7 +40,7 @@ class TrainCommandTest {
     @Test
     void vqaShapesDemoReportsAccuracy(@TempDir Path tmp) throws Exception {
         String vqaModel = Fixtures.sets().getFirst().model("tiny-vqa").toString();
-        CliTest.Run r = CliTest.run("train", "--task", "vqa", "--model", vqaModel, "--shapes-demo", "--output",
+        CliRun r = CliRun.run("train", "--task", "vqa", "--model", vqaModel, "--shapes-demo", "--output",
                 tmp.resolve("run").toString(), "--epochs", "1", "--batch-size", "16", "--threads", "2", "--no-progress");
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("VQA accuracy").contains("trained model:");
@@ -49,7 +49,7 @@ class TrainCommandTest {
     @Test
     void retrievalShapesDemoReportsRecall(@TempDir Path tmp) throws Exception {
         String itm = Fixtures.sets().getFirst().model("tiny-itm").toString();
-        CliTest.Run r = CliTest.run("train", "--task", "retrieval", "--model", itm, "--shapes-demo", "--output",
+        CliRun r = CliRun.run("train", "--task", "retrieval", "--model", itm, "--shapes-demo", "--output",
                 tmp.resolve("run").toString(), "--epochs", "1", "--batch-size", "16", "--queue-size", "16",
                 "--threads", "2", "--no-progress", "--json");
         assertThat(r.exit()).as(r.err()).isZero();
@@ -66,18 +66,18 @@ class TrainCommandTest {
         Files.writeString(cfg, "{\"model\": \"" + tinyCaption().replace("\\", "\\\\") + "\", \"train\": \"data/train.json\","
                 + " \"epochs\": 2, \"batch-size\": 4, \"max-steps\": 3, \"no-augment\": true, \"threads\": 1}");
         Path out = tmp.resolve("run");
-        CliTest.Run first = CliTest.run("train", "--config", cfg.toString(), "--output", out.toString(),
+        CliRun first = CliRun.run("train", "--config", cfg.toString(), "--output", out.toString(),
                 "--no-progress", "--json");
         assertThat(first.exit()).as(first.err()).isZero();
         assertThat(first.json().get("steps").asInt()).isEqualTo(3);
         assertThat(first.json().get("completed").asBoolean()).isFalse();
 
-        CliTest.Run again = CliTest.run("train", "--config", cfg.toString(), "--output", out.toString(), "--no-progress");
+        CliRun again = CliRun.run("train", "--config", cfg.toString(), "--output", out.toString(), "--no-progress");
         assertThat(again.exit()).isEqualTo(Main.EXIT_USAGE);
         assertThat(again.err()).contains("--resume");
 
         // The command line wins over the file: --max-steps 0 runs the schedule to its end.
-        CliTest.Run resumed = CliTest.run("train", "--config", cfg.toString(), "--output", out.toString(), "--resume",
+        CliRun resumed = CliRun.run("train", "--config", cfg.toString(), "--output", out.toString(), "--resume",
                 "--max-steps", "0", "--no-progress", "--json");
         assertThat(resumed.exit()).as(resumed.err()).isZero();
         assertThat(resumed.json().get("steps").asInt()).isEqualTo(8);
@@ -88,27 +88,27 @@ class TrainCommandTest {
 
     @Test
     void badSettingsEndWithOneLine(@TempDir Path tmp) throws Exception {
-        CliTest.Run task = CliTest.run("train", "--task", "pretrain", "--model", tinyCaption(), "--shapes-demo",
+        CliRun task = CliRun.run("train", "--task", "pretrain", "--model", tinyCaption(), "--shapes-demo",
                 "--output", tmp.toString());
         assertThat(task.exit()).isEqualTo(Main.EXIT_USAGE);
         assertThat(task.err()).contains("--task pretrain is not supported");
 
-        CliTest.Run wrongModel = CliTest.run("train", "--task", "vqa", "--model", tinyCaption(), "--shapes-demo",
+        CliRun wrongModel = CliRun.run("train", "--task", "vqa", "--model", tinyCaption(), "--shapes-demo",
                 "--output", tmp.resolve("w").toString(), "--no-progress");
         assertThat(wrongModel.exit()).isEqualTo(Main.EXIT_USAGE);
         assertThat(wrongModel.err()).contains("BlipForQuestionAnswering");
 
         Path cfg = tmp.resolve("c.json");
         Files.writeString(cfg, "{\"epochz\": 3}");
-        CliTest.Run unknown = CliTest.run("train", "--config", cfg.toString());
+        CliRun unknown = CliRun.run("train", "--config", cfg.toString());
         assertThat(unknown.exit()).isEqualTo(Main.EXIT_USAGE);
         assertThat(unknown.err()).contains("unknown setting 'epochz'");
 
         Files.writeString(cfg, "{\"epochs\": \"three\"}");
-        CliTest.Run typed = CliTest.run("train", "--config", cfg.toString());
+        CliRun typed = CliRun.run("train", "--config", cfg.toString());
         assertThat(typed.err()).contains("'epochs' must be a whole number");
 
-        CliTest.Run lr = CliTest.run("train", "--model", tinyCaption(), "--shapes-demo", "--output", tmp.toString(),
+        CliRun lr = CliRun.run("train", "--model", tinyCaption(), "--shapes-demo", "--output", tmp.toString(),
                 "--lr", "-1");
         assertThat(lr.exit()).isEqualTo(Main.EXIT_USAGE);
         assertThat(lr.err()).contains("lr");

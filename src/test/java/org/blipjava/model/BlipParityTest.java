@@ -2,12 +2,12 @@ package org.blipjava.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.blipjava.model.ModelFixtures.assertClose;
-import static org.blipjava.model.ModelFixtures.config;
-import static org.blipjava.model.ModelFixtures.firstImages;
-import static org.blipjava.model.ModelFixtures.ints;
+import static org.blipjava.testing.FixtureInputs.config;
+import static org.blipjava.testing.FixtureInputs.firstImages;
+import static org.blipjava.testing.FixtureInputs.ints;
 import static org.blipjava.model.ModelFixtures.load;
-import static org.blipjava.model.ModelFixtures.pixels;
-import static org.blipjava.model.ModelFixtures.strings;
+import static org.blipjava.testing.FixtureInputs.pixels;
+import static org.blipjava.testing.FixtureInputs.strings;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
@@ -17,25 +17,15 @@ import java.util.List;
 import org.blipjava.checkpoint.SafetensorsFile;
 import org.blipjava.config.BlipConfig;
 import org.blipjava.generation.StepDecoder;
-import org.blipjava.tensor.Parallel;
+import org.blipjava.testing.ComputeThreads;
 import org.blipjava.testing.Fixtures;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Parity of every head with the reference fixtures, for every fixture set. */
 class BlipParityTest {
-    private static Parallel parallel;
-
-    @BeforeAll
-    static void start() {
-        parallel = new Parallel(2);
-    }
-
-    @AfterAll
-    static void stop() {
-        parallel.close();
-    }
+    @RegisterExtension
+    static final ComputeThreads THREADS = new ComputeThreads(2);
 
     @Test
     void captioningVisionLogitsAndLosses() {
@@ -43,7 +33,7 @@ class BlipParityTest {
             JsonNode ex = set.expected();
             Path dir = set.model("tiny-caption");
             BlipConfig cfg = config(dir);
-            BlipForConditionalGeneration model = load(dir, sd -> BlipForConditionalGeneration.load(sd, cfg, parallel));
+            BlipForConditionalGeneration model = load(dir, sd -> BlipForConditionalGeneration.load(sd, cfg, THREADS.get()));
             JsonNode tf = ex.at("/caption/teacher_forced");
             int[][] ids = ints(tf.get("input_ids"));
             int[][] mask = ints(tf.get("attention_mask"));
@@ -78,7 +68,7 @@ class BlipParityTest {
             JsonNode ex = set.expected();
             Path dir = set.model("tiny-caption");
             BlipConfig cfg = config(dir);
-            BlipForConditionalGeneration model = load(dir, sd -> BlipForConditionalGeneration.load(sd, cfg, parallel));
+            BlipForConditionalGeneration model = load(dir, sd -> BlipForConditionalGeneration.load(sd, cfg, THREADS.get()));
             int bos = ex.at("/special_ids/bos_dec").asInt();
             int sep = ex.at("/special_ids/sep").asInt();
             int pad = ex.at("/special_ids/pad").asInt();
@@ -110,7 +100,7 @@ class BlipParityTest {
             JsonNode ex = set.expected();
             Path dir = set.model("tiny-caption");
             BlipConfig cfg = config(dir);
-            BlipForConditionalGeneration model = load(dir, sd -> BlipForConditionalGeneration.load(sd, cfg, parallel));
+            BlipForConditionalGeneration model = load(dir, sd -> BlipForConditionalGeneration.load(sd, cfg, THREADS.get()));
             int[][] seqs = ints(ex.at("/caption/prompted_greedy/ids"));
             int n = seqs.length;
             int len = seqs[0].length;
@@ -166,7 +156,7 @@ class BlipParityTest {
             JsonNode ex = set.expected();
             Path dir = set.model("tiny-vqa");
             BlipConfig cfg = config(dir);
-            BlipForQuestionAnswering model = load(dir, sd -> BlipForQuestionAnswering.load(sd, cfg, parallel));
+            BlipForQuestionAnswering model = load(dir, sd -> BlipForQuestionAnswering.load(sd, cfg, THREADS.get()));
             JsonNode vqa = ex.get("vqa");
             int[][] qIds = ints(vqa.get("input_ids"));
             int[][] qMask = ints(vqa.get("attention_mask"));
@@ -201,7 +191,7 @@ class BlipParityTest {
             JsonNode ex = set.expected();
             Path dir = set.model("tiny-itm");
             BlipConfig cfg = config(dir);
-            BlipForImageTextRetrieval model = load(dir, sd -> BlipForImageTextRetrieval.load(sd, cfg, parallel));
+            BlipForImageTextRetrieval model = load(dir, sd -> BlipForImageTextRetrieval.load(sd, cfg, THREADS.get()));
             JsonNode itm = ex.get("itm");
             List<String> images = strings(itm.get("images"));
             int[][] ids = ints(itm.get("input_ids"));
@@ -238,7 +228,7 @@ class BlipParityTest {
             JsonNode ex = set.expected();
             Path dir = set.model("tiny-contrastive");
             BlipConfig cfg = config(dir);
-            BlipModel model = load(dir, sd -> BlipModel.load(sd, cfg, parallel));
+            BlipModel model = load(dir, sd -> BlipModel.load(sd, cfg, THREADS.get()));
             JsonNode c = ex.get("contrastive");
             List<String> images = strings(c.get("images"));
             int[][] ids = ints(c.get("input_ids"));

@@ -3,11 +3,11 @@ package org.blipjava.model;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
-import static org.blipjava.model.ModelFixtures.config;
-import static org.blipjava.model.ModelFixtures.ints;
+import static org.blipjava.testing.FixtureInputs.config;
+import static org.blipjava.testing.FixtureInputs.ints;
 import static org.blipjava.model.ModelFixtures.load;
-import static org.blipjava.model.ModelFixtures.pixels;
-import static org.blipjava.model.ModelFixtures.strings;
+import static org.blipjava.testing.FixtureInputs.pixels;
+import static org.blipjava.testing.FixtureInputs.strings;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;

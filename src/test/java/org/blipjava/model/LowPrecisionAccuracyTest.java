@@ -1,11 +1,11 @@
 package org.blipjava.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.blipjava.model.ModelFixtures.config;
-import static org.blipjava.model.ModelFixtures.firstImages;
-import static org.blipjava.model.ModelFixtures.ints;
+import static org.blipjava.testing.FixtureInputs.config;
+import static org.blipjava.testing.FixtureInputs.firstImages;
+import static org.blipjava.testing.FixtureInputs.ints;
 import static org.blipjava.model.ModelFixtures.load;
-import static org.blipjava.model.ModelFixtures.pixels;
+import static org.blipjava.testing.FixtureInputs.pixels;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
@@ -15,12 +15,11 @@ import org.blipjava.config.BlipConfig;
 import org.blipjava.generation.GenerationConfig;
 import org.blipjava.generation.GenerationResult;
 import org.blipjava.generation.Generator;
-import org.blipjava.tensor.Parallel;
 import org.blipjava.tensor.WeightPrecision;
+import org.blipjava.testing.ComputeThreads;
 import org.blipjava.testing.Fixtures;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Measures what bfloat16 and int8 weight storage cost against float32 on the fixtures: the largest
@@ -28,17 +27,8 @@ import org.junit.jupiter.api.Test;
  * the figures (the accuracy report) and holds them to loose bounds.
  */
 class LowPrecisionAccuracyTest {
-    private static Parallel parallel;
-
-    @BeforeAll
-    static void start() {
-        parallel = new Parallel(2);
-    }
-
-    @AfterAll
-    static void stop() {
-        parallel.close();
-    }
+    @RegisterExtension
+    static final ComputeThreads THREADS = new ComputeThreads(2);
 
     @Test
     void lowerPrecisionWeightsStayCloseToFloat32() {
@@ -62,7 +52,7 @@ class LowPrecisionAccuracyTest {
             int[][] refTokens = null;
             for (WeightPrecision p : WeightPrecision.values()) {
                 BlipForConditionalGeneration model = load(dir, sd -> BlipForConditionalGeneration.load(sd, cfg,
-                        parallel, p));
+                        THREADS.get(), p));
                 BlipVisionModel.Output vis = model.vision(px, n, size, size);
                 float[] logits = model.teacherForcedLogits(vis, ids, mask);
                 GenerationResult r = Generator.generate(model.decoderFactory(vis.lastHiddenState(), n, steps), n,

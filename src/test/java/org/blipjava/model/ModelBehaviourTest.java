@@ -3,9 +3,9 @@ package org.blipjava.model;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
-import static org.blipjava.model.ModelFixtures.config;
-import static org.blipjava.model.ModelFixtures.firstImages;
-import static org.blipjava.model.ModelFixtures.pixels;
+import static org.blipjava.testing.FixtureInputs.config;
+import static org.blipjava.testing.FixtureInputs.firstImages;
+import static org.blipjava.testing.FixtureInputs.pixels;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -20,6 +20,7 @@ import org.blipjava.checkpoint.TensorData;
 import org.blipjava.config.BlipConfig;
 import org.blipjava.generation.StepDecoder;
 import org.blipjava.tensor.Parallel;
+import org.blipjava.testing.FixtureInputs;
 import org.blipjava.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 
@@ -55,8 +56,8 @@ class ModelBehaviourTest {
         BlipConfig cfg = config(dir);
         int size = cfg.vision().imageSize();
         var tf = SET.expected().at("/caption/teacher_forced");
-        int[][] ids = ModelFixtures.ints(tf.get("input_ids"));
-        int[][] mask = ModelFixtures.ints(tf.get("attention_mask"));
+        int[][] ids = FixtureInputs.ints(tf.get("input_ids"));
+        int[][] mask = FixtureInputs.ints(tf.get("attention_mask"));
         int n = ids.length;
         float[][] logits = new float[2][];
         float[][] hidden = new float[2][];

@@ -3,8 +3,8 @@ package org.blipjava.report;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
+import static org.blipjava.testing.FixtureInputs.itmTexts;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.awt.Dimension;
 import java.awt.image.BufferedImage;
 import java.util.ArrayList;
@@ -17,6 +17,7 @@ import org.blipjava.tasks.Blip;
 import org.blipjava.tasks.LoadOptions;
 import org.blipjava.tasks.MatchScores;
 import org.blipjava.tasks.TaskException;
+import org.blipjava.testing.FixtureInputs;
 import org.blipjava.testing.Fixtures;
 import org.blipjava.testing.Fixtures.FixtureSet;
 import org.junit.jupiter.api.Test;
@@ -30,27 +31,14 @@ class ExplainTest {
     }
 
     static List<RgbImage> images(FixtureSet set, int n) {
-        List<RgbImage> out = new ArrayList<>();
-        JsonNode notTarget = set.expected().path("pixel_values_not_a_target");
-        for (JsonNode img : set.expected().get("images")) {
-            if (out.size() < n && !notTarget.has(img.asText())) {
-                out.add(Blip.readImage(set.image(img.asText())));
-            }
-        }
-        return out;
-    }
-
-    static List<String> texts(FixtureSet set) {
-        List<String> out = new ArrayList<>();
-        set.expected().get("itm").get("texts").forEach(t -> out.add(t.asText()));
-        return out;
+        return FixtureInputs.targetImages(set, n).stream().map(name -> Blip.readImage(set.image(name))).toList();
     }
 
     @ParameterizedTest
     @MethodSource("sets")
     void heatmapCellsShowTheMatchScores(FixtureSet set) throws Exception {
         List<RgbImage> imgs = images(set, 3);
-        List<String> texts = texts(set);
+        List<String> texts = itmTexts(set);
         List<String> labels = new ArrayList<>();
         for (int i = 0; i < imgs.size(); i++) {
             labels.add("image " + i);
@@ -86,7 +74,7 @@ class ExplainTest {
     @MethodSource("sets")
     void embeddingMapOfImagesAndTexts(FixtureSet set) throws Exception {
         List<RgbImage> imgs = images(set, 4);
-        List<String> texts = texts(set);
+        List<String> texts = itmTexts(set);
         List<String> labels = new ArrayList<>();
         List<String> cats = new ArrayList<>();
         for (int i = 0; i < imgs.size(); i++) {
@@ -155,7 +143,7 @@ class ExplainTest {
     @MethodSource("sets")
     void itmGradCamMapsPerWordAndTheirMean(FixtureSet set) throws Exception {
         RgbImage image = images(set, 1).get(0);
-        String text = texts(set).get(0);
+        String text = itmTexts(set).get(0);
         try (Blip blip = Blip.load(set.model("tiny-itm"), LoadOptions.defaults())) {
             Explain.GradCam g = Explain.itmGradCam(blip, image, text, null);
             int layers = blip.config().text().numHiddenLayers();

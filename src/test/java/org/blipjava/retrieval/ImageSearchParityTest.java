@@ -10,6 +10,7 @@ import java.util.stream.Stream;
 import org.blipjava.checkpoint.SafetensorsFile;
 import org.blipjava.tasks.Blip;
 import org.blipjava.tasks.LoadOptions;
+import org.blipjava.testing.FixtureInputs;
 import org.blipjava.testing.Fixtures;
 import org.blipjava.testing.Fixtures.FixtureSet;
 import org.junit.jupiter.api.io.TempDir;
@@ -32,12 +33,12 @@ class ImageSearchParityTest {
     @MethodSource("sets")
     void itcScoresAndRerankedOrderMatchTheReference(FixtureSet set, @TempDir Path tmp) throws Exception {
         List<String> images = RetrievalFixtures.itmImages(set);
-        List<String> texts = RetrievalFixtures.itmTexts(set);
+        List<String> texts = FixtureInputs.itmTexts(set);
         Path modelDir = set.model("tiny-itm");
         String modelId = modelDir.toString();
         try (Blip blip = Blip.load(modelDir, LoadOptions.defaults().withThreads(1));
                 SafetensorsFile tensors = set.openTensors()) {
-            boolean[] exact = RetrievalFixtures.exact(set, blip, images);
+            boolean[] exact = FixtureInputs.decodesExactly(set, blip, images);
             float[] cos = Fixtures.floats(tensors, "itm/itc_cosine");
             float[] prob = Fixtures.floats(tensors, "itm/itm_prob_match");
             int nt = texts.size();
@@ -94,7 +95,7 @@ class ImageSearchParityTest {
     @MethodSource("sets")
     void rerankingOnlyTheHeadKeepsTheRestInItcOrder(FixtureSet set, @TempDir Path tmp) throws Exception {
         List<String> images = RetrievalFixtures.itmImages(set);
-        String text = RetrievalFixtures.itmTexts(set).get(0);
+        String text = FixtureInputs.itmTexts(set).get(0);
         Path modelDir = set.model("tiny-itm");
         try (Blip blip = Blip.load(modelDir, LoadOptions.defaults().withThreads(1));
                 ImageIndex index = ImageIndex.openForWriting(tmp.resolve("i"), IndexInfo.forModel(modelDir.toString(), blip))) {

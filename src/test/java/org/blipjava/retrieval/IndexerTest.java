@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.stream.Stream;
 import org.blipjava.tasks.Blip;
 import org.blipjava.tasks.LoadOptions;
+import org.blipjava.testing.FixtureInputs;
 import org.blipjava.testing.Fixtures;
 import org.blipjava.testing.Fixtures.FixtureSet;
 import org.junit.jupiter.api.io.TempDir;
@@ -124,7 +125,7 @@ class IndexerTest {
                 // Another process's view: only what was committed, and it searches.
                 reader.refresh();
                 assertThat(reader.size()).isEqualTo(1);
-                float[] q = blip.embedTexts(List.of(RetrievalFixtures.itmTexts(set).get(0)))[0];
+                float[] q = blip.embedTexts(List.of(FixtureInputs.itmTexts(set).get(0)))[0];
                 assertThat(reader.search(q, 5)).hasSize(1);
                 // A second writer on the same directory is refused while the first holds the lock.
                 assertThatThrownBy(() -> ImageIndex.openForWriting(where, info))

@@ -16,6 +16,7 @@ import org.blipjava.checkpoint.SafetensorsFile;
 import org.blipjava.data.DatasetException;
 import org.blipjava.tasks.Blip;
 import org.blipjava.tasks.LoadOptions;
+import org.blipjava.testing.FixtureInputs;
 import org.blipjava.testing.Fixtures;
 import org.blipjava.testing.Fixtures.FixtureSet;
 import org.junit.jupiter.api.Test;
@@ -62,10 +63,10 @@ class RetrievalEvaluatorTest {
     @MethodSource("sets")
     void recallOnAGeneratedDatasetFollowsTheReferenceScores(FixtureSet set, @TempDir Path tmp) throws Exception {
         List<String> allImages = RetrievalFixtures.itmImages(set);
-        List<String> texts = RetrievalFixtures.itmTexts(set);
+        List<String> texts = FixtureInputs.itmTexts(set);
         try (Blip blip = Blip.load(set.model("tiny-itm"), LoadOptions.defaults().withThreads(1));
                 SafetensorsFile tensors = set.openTensors()) {
-            boolean[] exact = RetrievalFixtures.exact(set, blip, allImages);
+            boolean[] exact = FixtureInputs.decodesExactly(set, blip, allImages);
             List<Integer> used = new ArrayList<>();
             for (int i = 0; i < allImages.size(); i++) {
                 if (exact[i]) {

@@ -2,6 +2,7 @@ package org.blipjava.tasks;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
+import static org.blipjava.testing.FixtureInputs.strings;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
@@ -62,7 +63,7 @@ class BlipApiParityTest {
     void vqaGenerationMatchesReference(FixtureSet set) throws Exception {
         JsonNode expected = set.expected();
         JsonNode section = expected.get("vqa");
-        List<String> questions = FixtureGeneration.strings(section.get("questions"));
+        List<String> questions = strings(section.get("questions"));
         try (Blip blip = load(set, "tiny-vqa", 2); SafetensorsFile tensors = set.openTensors()) {
             List<String> cases = FixtureGeneration.cases(section);
             assertThat(cases).isNotEmpty();
@@ -108,7 +109,7 @@ class BlipApiParityTest {
                     GenerationConfig g = FixtureGeneration.config(blip.generationDefaults(), c.get("kwargs"));
                     List<GeneratedText> out = pair[1].equals("caption")
                             ? blip.caption(px, c.has("prompt") ? c.get("prompt").asText() : null, g)
-                            : blip.answer(px, FixtureGeneration.strings(section.get("questions")).subList(0, n), g);
+                            : blip.answer(px, strings(section.get("questions")).subList(0, n), g);
                     checkGenerated(pair[0] + " (.bin) " + name, c, out, blip.config().text().padTokenId());
                     compared++;
                 }
@@ -138,8 +139,8 @@ class BlipApiParityTest {
     @MethodSource("sets")
     void matchAndEmbeddingsMatchReference(FixtureSet set) throws Exception {
         JsonNode itm = set.expected().get("itm");
-        List<String> texts = FixtureGeneration.strings(itm.get("texts"));
-        List<String> images = FixtureGeneration.strings(itm.get("images"));
+        List<String> texts = strings(itm.get("texts"));
+        List<String> images = strings(itm.get("images"));
         try (Blip blip = load(set, "tiny-itm", 1); SafetensorsFile tensors = set.openTensors()) {
             PixelValues px = FixtureGeneration.pixels(tensors, images, blip.config().vision().imageSize());
             MatchScores s = blip.match(px, texts);
@@ -160,7 +161,7 @@ class BlipApiParityTest {
     @MethodSource("sets")
     void contrastiveEmbeddingsMatchReference(FixtureSet set) throws Exception {
         JsonNode c = set.expected().get("contrastive");
-        List<String> images = FixtureGeneration.strings(c.get("images"));
+        List<String> images = strings(c.get("images"));
         try (Blip blip = load(set, "tiny-contrastive", 1); SafetensorsFile tensors = set.openTensors()) {
             PixelValues px = FixtureGeneration.pixels(tensors, images, blip.config().vision().imageSize());
             assertRowsClose("image_embeds", blip.embedImages(px), Fixtures.floats(tensors, "contrastive/image_embeds"));

@@ -87,10 +87,4 @@ final class FixtureGeneration {
         }
         return Arrays.copyOf(ids, end);
     }
-
-    static List<String> strings(JsonNode array) {
-        List<String> out = new ArrayList<>();
-        array.forEach(n -> out.add(n.asText()));
-        return out;
-    }
 }

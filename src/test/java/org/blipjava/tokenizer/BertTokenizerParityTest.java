@@ -1,6 +1,7 @@
 package org.blipjava.tokenizer;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.blipjava.testing.FixtureInputs.strings;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
@@ -198,12 +199,6 @@ class BertTokenizerParityTest {
         for (int i = 0; i < out.length; i++) {
             out[i] = ints(array.get(i));
         }
-        return out;
-    }
-
-    static List<String> strings(JsonNode array) {
-        List<String> out = new ArrayList<>();
-        array.forEach(n -> out.add(n.asText()));
         return out;
     }
 

@@ -1,11 +1,11 @@
 package org.blipjava.training;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.blipjava.training.GradientFixtures.config;
-import static org.blipjava.training.GradientFixtures.firstImages;
-import static org.blipjava.training.GradientFixtures.ints;
+import static org.blipjava.testing.FixtureInputs.config;
+import static org.blipjava.testing.FixtureInputs.firstImages;
+import static org.blipjava.testing.FixtureInputs.ints;
 import static org.blipjava.training.GradientFixtures.params;
-import static org.blipjava.training.GradientFixtures.pixels;
+import static org.blipjava.testing.FixtureInputs.pixels;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;

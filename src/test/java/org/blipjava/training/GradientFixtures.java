@@ -2,7 +2,6 @@ package org.blipjava.training;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -11,7 +10,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import org.blipjava.checkpoint.SafetensorsFile;
-import org.blipjava.config.BlipConfig;
 import org.blipjava.testing.Fixtures;
 
 /** Shared helpers of the gradient parity tests: inputs from expected.json and the comparisons. */
@@ -31,54 +29,12 @@ final class GradientFixtures {
         return name.endsWith("self.key.bias");
     }
 
-    static BlipConfig config(Path modelDir) {
-        try {
-            return BlipConfig.read(modelDir.resolve("config.json"));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
     static Parameters params(Path modelDir) {
         try {
             return Parameters.load(modelDir);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    static float[] pixels(SafetensorsFile f, int size, List<String> images) {
-        float[] out = new float[images.size() * 3 * size * size];
-        for (int i = 0; i < images.size(); i++) {
-            float[] one = Fixtures.floats(f, "pixel_values/" + size + "/" + images.get(i));
-            assertThat(one).as("pixel_values of %s", images.get(i)).hasSize(3 * size * size);
-            System.arraycopy(one, 0, out, i * one.length, one.length);
-        }
-        return out;
-    }
-
-    static List<String> strings(JsonNode array) {
-        List<String> out = new ArrayList<>();
-        array.forEach(n -> out.add(n.asText()));
-        return out;
-    }
-
-    static List<String> firstImages(JsonNode expected, int n) {
-        List<String> all = strings(expected.get("images"));
-        assertThat(all.size()).as("images listed in expected.json").isGreaterThanOrEqualTo(n);
-        return all.subList(0, n);
-    }
-
-    static int[][] ints(JsonNode array) {
-        int[][] out = new int[array.size()][];
-        for (int i = 0; i < out.length; i++) {
-            JsonNode row = array.get(i);
-            out[i] = new int[row.size()];
-            for (int j = 0; j < out[i].length; j++) {
-                out[i][j] = row.get(j).asInt();
-            }
-        }
-        return out;
     }
 
     static void assertLoss(String what, double actual, float[] expected) {

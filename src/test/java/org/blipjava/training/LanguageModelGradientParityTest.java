@@ -3,40 +3,30 @@ package org.blipjava.training;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.blipjava.training.GradientFixtures.assertGradients;
 import static org.blipjava.training.GradientFixtures.assertLoss;
-import static org.blipjava.training.GradientFixtures.config;
-import static org.blipjava.training.GradientFixtures.firstImages;
-import static org.blipjava.training.GradientFixtures.ints;
+import static org.blipjava.testing.FixtureInputs.config;
+import static org.blipjava.testing.FixtureInputs.firstImages;
+import static org.blipjava.testing.FixtureInputs.ints;
 import static org.blipjava.training.GradientFixtures.params;
-import static org.blipjava.training.GradientFixtures.pixels;
+import static org.blipjava.testing.FixtureInputs.pixels;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.List;
+import java.util.Map;
 import org.blipjava.checkpoint.SafetensorsFile;
 import org.blipjava.config.BlipConfig;
-import org.blipjava.tensor.Parallel;
+import org.blipjava.testing.ComputeThreads;
 import org.blipjava.testing.Fixtures;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Gradients of the captioning LM loss and the VQA answer loss against the reference's. */
 class LanguageModelGradientParityTest {
-    private static Parallel parallel;
-
-    @BeforeAll
-    static void start() {
-        parallel = new Parallel(2);
-    }
-
-    @AfterAll
-    static void stop() {
-        parallel.close();
-    }
+    @RegisterExtension
+    static final ComputeThreads THREADS = new ComputeThreads(2);
 
     /**
      * Every {@code caption/lm_loss_ls*} value and every {@code caption/grad_ls*} set. The
@@ -71,7 +61,7 @@ class LanguageModelGradientParityTest {
                 Map<String, Parameters> grads = new LinkedHashMap<>();
                 for (String ls : smoothings) {
                     Parameters params = params(dir);
-                    Tape tape = new Tape(parallel);
+                    Tape tape = new Tape(THREADS.get());
                     Tensor loss = new CaptioningObjective(params, cfg).loss(tape, px, n, ids, mask, labels,
                             Double.parseDouble(ls));
                     assertLoss(set + " caption/lm_loss_ls" + ls, loss.item(), Fixtures.floats(f, "caption/lm_loss_ls" + ls));
@@ -151,9 +141,9 @@ class LanguageModelGradientParityTest {
             float original = w[at];
             float h = 1e-2f;
             w[at] = original + h;
-            double up = new CaptioningObjective(fresh, cfg).loss(new Tape(parallel), px, n, ids, mask, labels, ls).item();
+            double up = new CaptioningObjective(fresh, cfg).loss(new Tape(THREADS.get()), px, n, ids, mask, labels, ls).item();
             w[at] = original - h;
-            double down = new CaptioningObjective(fresh, cfg).loss(new Tape(parallel), px, n, ids, mask, labels, ls).item();
+            double down = new CaptioningObjective(fresh, cfg).loss(new Tape(THREADS.get()), px, n, ids, mask, labels, ls).item();
             w[at] = original;
             double numeric = (up - down) / (2 * h);
             assertThat(Math.abs(numeric - g[at])).as("%s finite difference of %s[%d]: %s vs analytic %s", what, name, at,
@@ -176,7 +166,7 @@ class LanguageModelGradientParityTest {
             try (SafetensorsFile f = set.openTensors()) {
                 Parameters params = params(dir);
                 VqaObjective objective = new VqaObjective(params, cfg);
-                Tape tape = new Tape(parallel);
+                Tape tape = new Tape(THREADS.get());
                 Tensor loss = objective.loss(tape, pixels(f, size, firstImages(ex, n)), n, qIds, qMask,
                         ints(train.get("decoder_input_ids")), ints(train.get("decoder_attention_mask")),
                         ints(train.get("labels")));

@@ -4,27 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.Random;
-import org.blipjava.tensor.Parallel;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.blipjava.testing.ComputeThreads;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Every op's backward against central finite differences of {@code sum(r * op(inputs))} for a
  * random r, independently of the fixtures.
  */
 class OpsGradientCheckTest {
-    private static Parallel parallel;
-
-    @BeforeAll
-    static void start() {
-        parallel = new Parallel(2);
-    }
-
-    @AfterAll
-    static void stop() {
-        parallel.close();
-    }
+    @RegisterExtension
+    static final ComputeThreads THREADS = new ComputeThreads(2);
 
     @FunctionalInterface
     interface Op {
@@ -54,7 +44,7 @@ class OpsGradientCheckTest {
         for (int i = 0; i < inputs.length; i++) {
             in[i] = new Parameter("in" + i, inputs[i].clone(), inputs[i].length);
         }
-        Tape tape = new Tape(parallel);
+        Tape tape = new Tape(THREADS.get());
         Tensor y = op.apply(tape, in);
         float[] r = random(rnd, y.size());
         // Seed the output's gradient with r through a scalar: L = sum(r * y).
@@ -79,8 +69,8 @@ class OpsGradientCheckTest {
                 plus[k].data()[i] += (float) h;
                 Tensor[] minus = copies(inputs);
                 minus[k].data()[i] -= (float) h;
-                double up = objective(op.apply(new Tape(parallel), plus), r);
-                double down = objective(op.apply(new Tape(parallel), minus), r);
+                double up = objective(op.apply(new Tape(THREADS.get()), plus), r);
+                double down = objective(op.apply(new Tape(THREADS.get()), minus), r);
                 double numeric = (up - down) / (2 * h);
                 assertThat(Math.abs(numeric - analytic[i]))
                         .as("%s: d/d input %d [%d]: numeric %s vs analytic %s", what, k, i, numeric, analytic[i])
@@ -151,16 +141,16 @@ class OpsGradientCheckTest {
         for (double ls : new double[] {0.0, 0.1}) {
             check("crossEntropy ls" + ls, (t, in) -> Ops.crossEntropy(t, in[0], 4, 5, labels, ls), random(rnd, 20));
         }
-        Tape t = new Tape(parallel);
+        Tape t = new Tape(THREADS.get());
         Tensor allIgnored = Ops.crossEntropy(t, new Parameter("x", new float[4], 4), 2, 2, new int[] {-100, -100}, 0);
         assertThat(Float.isNaN(allIgnored.item())).as("mean over no positions is NaN, as the reference").isTrue();
-        assertThatThrownBy(() -> Ops.crossEntropy(new Tape(parallel), new Parameter("x", new float[4], 4), 2, 2,
+        assertThatThrownBy(() -> Ops.crossEntropy(new Tape(THREADS.get()), new Parameter("x", new float[4], 4), 2, 2,
                 new int[] {5, 0}, 0)).hasMessageContaining("label 5");
     }
 
     @Test
     void aTapeRunsBackwardOnce() {
-        Tape t = new Tape(parallel);
+        Tape t = new Tape(THREADS.get());
         Tensor y = Ops.weightedSum(t, new double[] {1}, new Parameter("x", new float[] {1}, 1));
         t.backward(y);
         assertThatThrownBy(() -> t.backward(y)).hasMessageContaining("already");

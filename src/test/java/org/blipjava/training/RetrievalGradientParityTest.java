@@ -3,11 +3,11 @@ package org.blipjava.training;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.blipjava.training.GradientFixtures.assertGradients;
 import static org.blipjava.training.GradientFixtures.assertLoss;
-import static org.blipjava.training.GradientFixtures.config;
-import static org.blipjava.training.GradientFixtures.ints;
+import static org.blipjava.testing.FixtureInputs.config;
+import static org.blipjava.testing.FixtureInputs.ints;
 import static org.blipjava.training.GradientFixtures.params;
-import static org.blipjava.training.GradientFixtures.pixels;
-import static org.blipjava.training.GradientFixtures.strings;
+import static org.blipjava.testing.FixtureInputs.pixels;
+import static org.blipjava.testing.FixtureInputs.strings;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
@@ -15,25 +15,15 @@ import java.util.List;
 import java.util.Set;
 import org.blipjava.checkpoint.SafetensorsFile;
 import org.blipjava.config.BlipConfig;
-import org.blipjava.tensor.Parallel;
+import org.blipjava.testing.ComputeThreads;
 import org.blipjava.testing.Fixtures;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Gradients of the ITC+ITM retrieval loss and of BlipModel's contrastive loss against the reference's. */
 class RetrievalGradientParityTest {
-    private static Parallel parallel;
-
-    @BeforeAll
-    static void start() {
-        parallel = new Parallel(2);
-    }
-
-    @AfterAll
-    static void stop() {
-        parallel.close();
-    }
+    @RegisterExtension
+    static final ComputeThreads THREADS = new ComputeThreads(2);
 
     @Test
     void itcPlusItmGradients() {
@@ -46,7 +36,7 @@ class RetrievalGradientParityTest {
             int size = cfg.vision().imageSize();
             try (SafetensorsFile f = set.openTensors()) {
                 Parameters params = params(dir);
-                Tape tape = new Tape(parallel);
+                Tape tape = new Tape(THREADS.get());
                 RetrievalObjective.Losses losses = new RetrievalObjective(params, cfg).loss(tape,
                         pixels(f, size, images), images.size(), ints(itm.get("input_ids")),
                         ints(itm.get("attention_mask")), itm.at("/train/temperature").asDouble());
@@ -70,7 +60,7 @@ class RetrievalGradientParityTest {
             int size = cfg.vision().imageSize();
             try (SafetensorsFile f = set.openTensors()) {
                 Parameters params = params(dir);
-                Tape tape = new Tape(parallel);
+                Tape tape = new Tape(THREADS.get());
                 Tensor loss = new ContrastiveObjective(params, cfg).loss(tape, pixels(f, size, images), images.size(),
                         ints(c.get("input_ids")), ints(c.get("attention_mask")));
                 assertLoss(set + " contrastive/loss", loss.item(), Fixtures.floats(f, "contrastive/loss"));
