@@ -3,7 +3,6 @@ package org.blipjava.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.stream.Stream;
 import org.blipjava.testing.Fixtures;
 import org.blipjava.testing.Fixtures.FixtureSet;
@@ -22,13 +21,13 @@ class DtypeOptionTest {
         String image = set.image(set.expected().get("images").get(0).asText()).toString();
         String model = set.model("tiny-caption").toString();
         for (String dtype : new String[] {"f32", "bf16", "int8"}) {
-            CliTest.Run r = CliTest.run("caption", "--model", model, "--dtype", dtype, "--json", image);
+            CliRun r = CliRun.run("caption", "--model", model, "--dtype", dtype, "--json", image);
             assertThat(r.exit()).as(dtype + ": " + r.err()).isZero();
-            JsonNode ids = new ObjectMapper().readTree(r.out()).get("results").get(0).get("token_ids");
+            JsonNode ids = r.json().get("results").get(0).get("token_ids");
             assertThat(ids.size()).as(dtype).isGreaterThanOrEqualTo(2);
             assertThat(ids.get(0).asInt()).isEqualTo(set.expected().get("special_ids").get("bos_dec").asInt());
         }
-        CliTest.Run bad = CliTest.run("caption", "--model", model, "--dtype", "fp4", image);
+        CliRun bad = CliRun.run("caption", "--model", model, "--dtype", "fp4", image);
         assertThat(bad.exit()).isEqualTo(Main.EXIT_USAGE);
         assertThat(bad.err()).contains("--dtype").contains("fp4");
     }
