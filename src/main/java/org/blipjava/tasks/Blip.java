@@ -280,12 +280,14 @@ public final class Blip implements AutoCloseable {
 
     private void checkPromptLength(int promptLength, GenerationConfig g, String prompt) {
         int limit = config.text().maxPositionEmbeddings();
+        String start = prompt == null || prompt.isEmpty() ? "the decoder's start ([DEC])"
+                : "the prompt \"" + prompt + "\" with [DEC]";
         if (promptLength >= limit) {
-            throw new TaskException("the prompt \"" + prompt + "\" is " + promptLength
+            throw new TaskException(start + " is " + promptLength
                     + " tokens; this model reads at most " + limit + " tokens, so use a shorter prompt");
         }
         if (g.maxNewTokens() == null && promptLength >= g.maxLength()) {
-            throw new TaskException("the prompt \"" + prompt + "\" is " + promptLength
+            throw new TaskException(start + " is " + promptLength
                     + " tokens, which leaves nothing to generate within max_length " + g.maxLength()
                     + "; raise --max-length or use --max-new-tokens");
         }
