@@ -360,9 +360,18 @@ public final class BlipTextModel {
             Kernels.attention(parallel, cs, cq, cross.k(), cross.v(), rowEntry, cross.additiveMask(), cctx);
             h = residualNorm(ca, cctx, h, tokens);
         }
-        float[] mid = layer.intermediate().forward(parallel, h, tokens);
-        Kernels.gelu(parallel, mid, mid.length);
-        float[] out = layer.output().forward(parallel, mid, tokens);
+        // The feed-forward block runs a slice of rows at a time so its intermediate activations
+        // stay in cache between the two products and GELU (as in the vision tower).
+        int inter = layer.intermediate().out();
+        int chunk = Math.min(tokens, BlipVisionModel.MLP_CHUNK_ROWS);
+        float[] mid = new float[chunk * inter];
+        float[] out = new float[tokens * d];
+        for (int r0 = 0; r0 < tokens; r0 += chunk) {
+            int rows0 = Math.min(chunk, tokens - r0);
+            layer.intermediate().forward(parallel, h, r0 * d, rows0, mid, 0);
+            Kernels.gelu(parallel, mid, 0, rows0 * inter);
+            layer.output().forward(parallel, mid, 0, rows0, out, r0 * d);
+        }
         Kernels.addInPlace(out, h, tokens * d);
         layer.outputLayerNorm().apply(parallel, out, tokens);
         return out;

@@ -60,6 +60,11 @@ record Linear(PackedMatrix packed, float[] bias, int in, int out) {
         Kernels.linear(p, x, rows, packed, bias, y);
     }
 
+    /** Rows of {@code x} from float {@code xOff} into rows of {@code y} from float {@code yOff}. */
+    void forward(Parallel p, float[] x, int xOff, int rows, float[] y, int yOff) {
+        Kernels.linear(p, x, xOff, rows, packed, bias, y, yOff);
+    }
+
     /** Rows {@code [from, from+count)} of the output as a new layer (for splitting fused projections). */
     Linear slice(int from, int count) {
         float[] b = null;

@@ -53,6 +53,28 @@ public final class Kernels {
     }
 
     /**
+     * As {@link #linear(Parallel, float[], int, PackedMatrix, float[], float[])} on a block of rows:
+     * reads {@code x} from float {@code xOff} and writes {@code y} from float {@code yOff}, so a
+     * layer can run over a large batch a slice of rows at a time (each output row is the same
+     * whichever slice computes it).
+     *
+     * @param x input, rows {@code [rows, w.k()]} starting at {@code xOff}
+     * @param y output, rows {@code [rows, w.n()]} starting at {@code yOff}
+     */
+    public static void linear(Parallel p, float[] x, int xOff, int rows, PackedMatrix w, float[] b, float[] y,
+                              int yOff) {
+        if (xOff < 0 || yOff < 0) {
+            throw new IllegalArgumentException("offsets must be non-negative, got x " + xOff + " and y " + yOff);
+        }
+        checkLength("x", x, xOff + (long) rows * w.k());
+        checkLength("y", y, yOff + (long) rows * w.n());
+        if (b != null) {
+            checkLength("b", b, w.n());
+        }
+        Gemm.packed(p, x, xOff, w.k(), rows, w, b, y, yOff, w.n());
+    }
+
+    /**
      * Sums the lanes first to last. {@code reduceLanes(ADD)} is not used: its order differs between
      * the JIT intrinsic and the interpreter's fallback, which would make results depend on warm-up.
      */
@@ -117,7 +139,18 @@ public final class Kernels {
      * arguments so small outputs keep their relative accuracy.
      */
     public static void gelu(Parallel p, float[] x, int n) {
-        p.forRange(n, 16384, (s, e) -> {
+        gelu(p, x, 0, n);
+    }
+
+    /** {@link #gelu(Parallel, float[], int)} on {@code x[off..off+n)}. */
+    public static void gelu(Parallel p, float[] x, int off, int n) {
+        if (off < 0 || n < 0 || (long) off + n > x.length) {
+            throw new IllegalArgumentException("range [" + off + ", " + ((long) off + n) + ") outside x of "
+                    + x.length + " floats");
+        }
+        p.forRange(n, 16384, (s0, e0) -> {
+            int s = off + s0;
+            int e = off + e0;
             int i = s;
             int bound = s + F.loopBound(e - s);
             for (; i < bound; i += LANES) {
