@@ -15,7 +15,13 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.blipjava.tensor.Parallel;
+import org.blipjava.training.CaptionData;
+import org.blipjava.training.RetrievalSettings;
 import org.blipjava.training.ShapesData;
+import org.blipjava.training.Trainer;
+import org.blipjava.training.TrainingResult;
+import org.blipjava.training.TrainingSettings;
 
 /**
  * Measures the filter where the truth is known: images of coloured shapes rendered with
@@ -187,29 +193,77 @@ public final class NoiseBenchmark {
     }
 
     /**
+     * How the benchmark fine-tunes its filter: {@code blip train --task retrieval}'s settings
+     * ({@link Trainer#trainRetrieval}), with the number of compute threads.
+     *
+     * @param training   the common training settings (epochs, batch, optimizer, seed, augmentation)
+     * @param retrieval  ITC temperature, momentum encoders, soft-target weight and feature queue
+     * @param threads    compute threads
+     */
+    public record FilterTuning(TrainingSettings training, RetrievalSettings retrieval, int threads) {
+        public FilterTuning {
+            java.util.Objects.requireNonNull(training, "training");
+            java.util.Objects.requireNonNull(retrieval, "retrieval");
+            if (threads < 1) {
+                throw new IllegalArgumentException("filter tuning needs at least 1 thread, got " + threads);
+            }
+        }
+
+        /**
+         * The benchmark's defaults: 24 epochs of batch 12 at peak lr 1e-3 (60 warm-up steps, cosine
+         * decay), weight decay 0.05, clipping at 1, no crops or flips; BLIP's temperature 0.07,
+         * momentum 0.995, alpha 0.4 and queue of 57600 features.
+         */
+        public static FilterTuning benchmark(long seed, int threads) {
+            // A tiny model from random weights needs a far larger step than BLIP's 1e-5 fine-tuning,
+            // and many passes: with hard negatives ITM must tell "a red circle" from "a red square".
+            // Random crops can cut the shape out of the picture, so the images are used as rendered.
+            TrainingSettings t = TrainingSettings.defaults().withEpochs(24).withBatch(12, 1)
+                    .withOptimizer(1e-3, 0, 0.05, 60, 1.0).withAugment(false).withSeed(seed)
+                    .withIntervals(0, 0, 1);
+            return new FilterTuning(t, RetrievalSettings.blip(), threads);
+        }
+    }
+
+    /**
      * The whole benchmark: renders a clean training split of {@code trainImages} images (both
-     * caption templates of each), fine-tunes the filter on it with {@link FilterTraining}, then
-     * generates the noisy benchmark with another seed and runs CapFilt with the fine-tuned filter.
+     * caption templates of each, as a BLIP annotation list), fine-tunes the filter on it with
+     * {@link Trainer#trainRetrieval} (as {@code blip train --task retrieval} does), then generates
+     * the noisy benchmark with another seed and runs CapFilt with the fine-tuned filter.
+     *
+     * <p>An interrupted fine-tuning resumes from its checkpoint in {@code work/filter} when run again
+     * with the same settings.
      *
      * @param captioner the captioning model (used as is)
      * @param filterDir the retrieval model the filter is fine-tuned from
-     * @param work folder for the training split ({@code train}), the fine-tuned filter
-     *     ({@code filter}), the benchmark data ({@code data}) and the CapFilt output ({@code capfilt})
+     * @param work folder for the training split ({@code train}), the fine-tuning run
+     *     ({@code filter}, the model in {@code filter/final}), the benchmark data ({@code data}) and
+     *     the CapFilt output ({@code capfilt})
      */
     public static Result trainAndRun(org.blipjava.tasks.Blip captioner, Path filterDir, Path work, Config c,
-            int trainImages, FilterTraining.Settings training, CapfiltSettings settings, CapfiltRun.Options options)
+            int trainImages, FilterTuning tuning, CapfiltSettings settings, CapfiltRun.Options options)
             throws IOException {
         Path train = work.resolve("train");
         Path ann = ShapesData.write(train, "train", trainImages, c.imageSize(), c.seed() + 1);
-        List<FilterTraining.Pair> pairs = new ArrayList<>();
-        for (JsonNode e : JSON.readTree(ann.toFile())) {
-            for (JsonNode cap : e.get("caption")) {
-                pairs.add(new FilterTraining.Pair(train.resolve(e.get("image").asText()), cap.asText()));
-            }
+        CaptionData rendered = CaptionData.read(ann, null, null);
+        // Renderings of one kind of shape show the same thing: one image id per caption set, so that
+        // the trainer never takes another red circle as a negative for "a red circle".
+        Map<Path, String> kind = new HashMap<>();
+        for (int i = 0; i < rendered.images().size(); i++) {
+            kind.put(rendered.images().get(i), String.join("\n", rendered.references(i)));
         }
-        Path tuned = FilterTraining.train(filterDir, pairs, training, work.resolve("filter"), null);
-        try (org.blipjava.tasks.Blip filter = org.blipjava.tasks.Blip.load(tuned,
-                org.blipjava.tasks.LoadOptions.defaults().withThreads(training.threads()))) {
+        CaptionData data = rendered.withImageIds(kind);
+        TrainingResult result;
+        try (Parallel parallel = new Parallel(tuning.threads())) {
+            result = new Trainer(filterDir, tuning.training(), parallel).trainRetrieval(data, null, tuning.retrieval(),
+                    work.resolve("filter"), true, null);
+        }
+        if (!result.completed()) {
+            throw new IllegalStateException("filter fine-tuning in " + work.resolve("filter") + " stopped after "
+                    + result.steps() + " of " + result.totalSteps() + " steps; run the benchmark again to resume");
+        }
+        try (org.blipjava.tasks.Blip filter = org.blipjava.tasks.Blip.load(result.finalModel(),
+                org.blipjava.tasks.LoadOptions.defaults().withThreads(tuning.threads()))) {
             return run(new CapFilter(captioner, filter, settings), work, c, options);
         }
     }

@@ -10,8 +10,9 @@
  *   <li>{@link org.blipjava.capfilt.CapfiltRun} runs a dataset: a decoding thread and a bounded
  *       queue, shards written atomically with a progress file for restarts, the output in the
  *       input's format, {@code decisions.jsonl} and {@link org.blipjava.capfilt.CapfiltReport}.</li>
- *   <li>{@link org.blipjava.capfilt.NoiseBenchmark} and {@link org.blipjava.capfilt.FilterTraining}
- *       measure the filter against injected wrong captions on rendered images.</li>
+ *   <li>{@link org.blipjava.capfilt.NoiseBenchmark} (its filter fine-tuned with
+ *       {@link org.blipjava.training.Trainer#trainRetrieval})
+ *       measures the filter against injected wrong captions on rendered images.</li>
  * </ul>
  */
 package org.blipjava.capfilt;

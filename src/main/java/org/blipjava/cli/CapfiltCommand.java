@@ -15,9 +15,9 @@ import org.blipjava.capfilt.CapFilter;
 import org.blipjava.capfilt.CapfiltReport;
 import org.blipjava.capfilt.CapfiltRun;
 import org.blipjava.capfilt.CapfiltSettings;
-import org.blipjava.capfilt.FilterTraining;
 import org.blipjava.capfilt.NoiseBenchmark;
 import org.blipjava.report.ReportFiles;
+import org.blipjava.training.RetrievalSettings;
 import org.blipjava.training.TrainingSettings;
 import org.blipjava.hub.ConsoleProgressListener;
 import org.blipjava.hub.DownloadListener;
@@ -207,7 +207,8 @@ final class CapfiltCommand implements Callable<Integer> {
     /** {@code blip capfilt benchmark}: the filter's precision and recall against injected noise. */
     @Command(name = "benchmark", mixinStandardHelpOptions = true,
             description = {"Renders images of coloured shapes with their captions, replaces --noise of the captions",
-                "with wrong ones, fine-tunes the filter (ITC + ITM) on a separate clean split, runs CapFilt and",
+                "with wrong ones, fine-tunes the filter on a separate clean split (as 'blip train --task retrieval':",
+                "ITC with momentum encoders and a feature queue, ITM with hard negatives), runs CapFilt and",
                 "reports how well the removed web captions match the injected noise (benchmark.md in OUT)."})
     static final class Benchmark implements Callable<Integer> {
         @Spec
@@ -230,16 +231,39 @@ final class CapfiltCommand implements Callable<Integer> {
                 description = "Fraction of wrong captions (default: ${DEFAULT-VALUE}).")
         double noise;
 
-        @Option(names = "--train-images", defaultValue = "480",
+        @Option(names = "--train-images", defaultValue = "960",
                 description = "Clean images the filter is fine-tuned on (default: ${DEFAULT-VALUE}).")
         int trainImages;
 
-        @Option(names = "--train-steps", defaultValue = "600",
-                description = "Filter fine-tuning steps; 0 uses the filter as given (default: ${DEFAULT-VALUE}).")
-        int trainSteps;
+        @Option(names = "--train-epochs", paramLabel = "N",
+                description = "Filter fine-tuning epochs over the clean split (blip train --task retrieval); 0 uses "
+                        + "the filter as given (default: 24).")
+        Integer trainEpochs;
 
-        @Option(names = "--lr", defaultValue = "1e-3", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
-        double lr;
+        @Option(names = "--batch-size", paramLabel = "N", description = "Fine-tuning captions per batch (default: 12).")
+        Integer batchSize;
+
+        @Option(names = "--lr", paramLabel = "LR", description = "Fine-tuning peak learning rate (default: 1e-3).")
+        Double lr;
+
+        @Option(names = "--warmup-steps", paramLabel = "N",
+                description = "Fine-tuning steps of linear warm-up before the cosine decay (default: 60).")
+        Integer warmupSteps;
+
+        @Option(names = "--momentum", paramLabel = "M",
+                description = "EMA factor of the momentum encoders (default: 0.995).")
+        Double momentum;
+
+        @Option(names = "--alpha", paramLabel = "A",
+                description = "Weight of the momentum encoders' soft ITC targets (default: 0.4).")
+        Double alpha;
+
+        @Option(names = "--queue-size", paramLabel = "N",
+                description = "Momentum features kept as extra ITC negatives (default: 57600).")
+        Integer queueSize;
+
+        @Option(names = "--augment", description = "Random resized crops and flips of the fine-tuning images.")
+        boolean augment;
 
         @Option(names = "--threshold", defaultValue = "0.5", description = "ITM threshold (default: ${DEFAULT-VALUE}).")
         double threshold;
@@ -263,34 +287,46 @@ final class CapfiltCommand implements Callable<Integer> {
         public Integer call() throws Exception {
             NoiseBenchmark.Config config;
             CapfiltSettings settings;
+            NoiseBenchmark.FilterTuning tuning;
+            int t = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
             try {
                 config = new NoiseBenchmark.Config(images, 64, noise, seed);
                 settings = new CapfiltSettings(1, 0.9, seed, null, threshold, null);
+                if (trainEpochs != null && trainEpochs < 0) {
+                    throw new IllegalArgumentException("--train-epochs must be >= 0 (0: use the filter as given), got "
+                            + trainEpochs);
+                }
+                tuning = tuning(t);
             } catch (IllegalArgumentException e) {
                 throw new ParameterException(spec.commandLine(), e.getMessage());
             }
-            int t = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
             LoadOptions load = LoadOptions.defaults().withThreads(t).withListener(DownloadListener.NONE);
             CapfiltRun.Options options = new CapfiltRun.Options(1000, 8, null);
             NoiseBenchmark.Result r;
             long start = System.nanoTime();
+            boolean tuned = trainEpochs == null || trainEpochs > 0;
             try (Blip cap = Blip.load(captioner, load)) {
-                if (trainSteps > 0) {
+                if (tuned) {
                     Path filterDir;
                     try (Blip fil = Blip.load(filter, load)) { // resolves a Hub id and checks the head
                         filterDir = fil.directory();
                     }
                     r = NoiseBenchmark.trainAndRun(cap, filterDir, output, config, trainImages,
-                            new FilterTraining.Settings(trainSteps, 12, lr, seed, t), settings, options);
+                            tuning, settings, options);
                 } else {
                     try (Blip fil = Blip.load(filter, load)) {
                         r = NoiseBenchmark.run(new CapFilter(cap, fil, settings), output, config, options);
                     }
                 }
             }
-            String md = String.format(Locale.ROOT, "CapFilt noise benchmark: %d images, %.0f%% wrong captions, filter "
-                    + "fine-tuned for %d steps on %d clean images, ITM threshold %.2f (%.1f s)%n%n", images, noise * 100,
-                    trainSteps, trainSteps > 0 ? trainImages : 0, threshold, (System.nanoTime() - start) / 1e9)
+            TrainingSettings ft = tuning.training();
+            String how = tuned ? String.format(Locale.ROOT, "filter fine-tuned (retrieval task: ITC + ITM, momentum "
+                    + "%.3f, queue %d) for %d epochs of batch %d at lr %.1e on %d clean images",
+                    tuning.retrieval().momentum(), tuning.retrieval().queueSize(), ft.epochs(), ft.batchSize(), ft.lr(),
+                    trainImages)
+                    : "filter used as given";
+            String md = String.format(Locale.ROOT, "CapFilt noise benchmark: %d images, %.0f%% wrong captions, %s, ITM "
+                    + "threshold %.2f (%.1f s)%n%n", images, noise * 100, how, threshold, (System.nanoTime() - start) / 1e9)
                     + r.toMarkdown();
             if (captionEpochs > 0) {
                 TrainingSettings ts = TrainingSettings.defaults().withEpochs(captionEpochs).withBatch(16, 1)
@@ -308,6 +344,22 @@ final class CapfiltCommand implements Callable<Integer> {
             spec.commandLine().getOut().print(md);
             spec.commandLine().getOut().flush();
             return 0;
+        }
+
+        /** The benchmark's fine-tuning defaults with the options given on the command line. */
+        private NoiseBenchmark.FilterTuning tuning(int t) {
+            NoiseBenchmark.FilterTuning d = NoiseBenchmark.FilterTuning.benchmark(seed, t);
+            TrainingSettings ts = d.training();
+            // 0 epochs (no fine-tuning) is not a valid training setting; it is handled by the caller.
+            ts = ts.withEpochs(trainEpochs == null || trainEpochs == 0 ? ts.epochs() : trainEpochs);
+            ts = ts.withBatch(batchSize == null ? ts.batchSize() : batchSize, 1);
+            ts = ts.withOptimizer(lr == null ? ts.lr() : lr, ts.minLr(), ts.weightDecay(),
+                    warmupSteps == null ? ts.warmupSteps() : warmupSteps, ts.maxGradNorm());
+            ts = ts.withAugment(augment);
+            RetrievalSettings rs = d.retrieval();
+            rs = new RetrievalSettings(rs.temperature(), momentum == null ? rs.momentum() : momentum,
+                    alpha == null ? rs.alpha() : alpha, queueSize == null ? rs.queueSize() : queueSize);
+            return new NoiseBenchmark.FilterTuning(ts, rs, t);
         }
     }
 }

@@ -21,10 +21,16 @@ public final class CaptionData implements TrainingExamples {
     private final RetrievalDataset dataset;
     private final List<Path> missing;
     private final List<List<String>> references;
+    private final int[] imageIds;
 
     private CaptionData(RetrievalDataset dataset, List<Path> missing) {
+        this(dataset, missing, null);
+    }
+
+    private CaptionData(RetrievalDataset dataset, List<Path> missing, int[] imageIds) {
         this.dataset = dataset;
         this.missing = List.copyOf(missing);
+        this.imageIds = imageIds;
         List<List<String>> refs = new ArrayList<>();
         for (int i = 0; i < dataset.images().size(); i++) {
             refs.add(new ArrayList<>());
@@ -93,6 +99,43 @@ public final class CaptionData implements TrainingExamples {
     /** Every caption of image {@code image} (the references when scoring generated captions). */
     public List<String> references(int image) {
         return references.get(image);
+    }
+
+    /**
+     * The image id of example {@code i}, which decides the positives of retrieval training as
+     * BLIP's {@code image_id} does: examples with the same id are each other's positives in ITC
+     * and never each other's hard negatives in ITM. Without {@link #withImageIds} every image
+     * file is its own id ({@link #imageIndex}).
+     */
+    public int imageId(int i) {
+        return imageIds == null ? imageIndex(i) : imageIds[imageIndex(i)];
+    }
+
+    /**
+     * This data with image ids: images given the same id count as one image in retrieval training
+     * (for example, renderings of the same scene, or one photo stored twice), as BLIP's
+     * annotations do with {@code image_id}. Captioning and validation are unchanged.
+     *
+     * @param ids an id for each image file; images it does not name keep an id of their own
+     */
+    public CaptionData withImageIds(java.util.Map<Path, String> ids) {
+        java.util.Map<String, Integer> named = new java.util.HashMap<>();
+        int[] out = new int[dataset.images().size()];
+        int next = 0;
+        for (int k = 0; k < out.length; k++) {
+            String id = ids.get(dataset.images().get(k));
+            if (id == null) {
+                out[k] = next++;
+            } else {
+                Integer known = named.get(id);
+                if (known == null) {
+                    known = next++;
+                    named.put(id, known);
+                }
+                out[k] = known;
+            }
+        }
+        return new CaptionData(dataset, missing, out);
     }
 
     /** Images listed by the data file whose files do not exist (dropped with their captions). */

@@ -29,7 +29,8 @@ import org.blipjava.tokenizer.Padding;
  *   <li>ITC: the trained image (text) features against the momentum text (image) features of the
  *       batch and of a queue of earlier batches, divided by the temperature; targets are
  *       {@code alpha * softmax(momentum similarities) + (1 - alpha) * ground truth}, where every
- *       caption of the same image is a positive; the batch's momentum features then enter the queue;</li>
+ *       caption of the same image (the same {@link CaptionData#imageId}) is a positive; the batch's
+ *       momentum features then enter the queue;</li>
  *   <li>ITM on the image-grounded encoder ([CLS] first, as the Hugging Face model): each positive
  *       pair, each text with a hard negative image and each image with a hard negative text, the
  *       negatives drawn with probability {@code softmax(similarity)} over the batch's other images
@@ -112,7 +113,7 @@ final class RetrievalTask implements TrainingTask {
             int[] idx = new int[n];
             List<String> texts = new ArrayList<>(n);
             for (int r = 0; r < n; r++) {
-                idx[r] = train.imageIndex(examples[r]);
+                idx[r] = train.imageId(examples[r]);
                 texts.add(CaptionTexts.preCaption(train.caption(examples[r]), CaptionTexts.MAX_WORDS));
             }
             Batch b = tokenizer.encodeBatch(texts, textLimit(), Padding.LONGEST);
@@ -196,7 +197,7 @@ final class RetrievalTask implements TrainingTask {
                 SoftCrossEntropy.loss(t, simT2i, n, all, targetsT2i));
         enqueue(imageFeatM, textFeatM, idx, n);
 
-        // ITM with hard negatives drawn by the batch similarities (same-image pairs excluded).
+        // ITM with hard negatives drawn by the batch similarities (pairs of the same image id excluded).
         int[] negImage = new int[n];
         int[] negText = new int[n];
         for (int r = 0; r < n; r++) {

@@ -103,4 +103,34 @@ class NoiseBenchmarkTest {
             assertTrue(r.auc() >= 0 && r.auc() <= 1);
         }
     }
+
+    @Test
+    void trainAndRunFineTunesTheFilterWithTheRetrievalTrainerAndResumes() throws IOException {
+        Fixtures.FixtureSet set = Fixtures.sets().get(0);
+        LoadOptions o = LoadOptions.defaults().withThreads(2);
+        NoiseBenchmark.FilterTuning d = NoiseBenchmark.FilterTuning.benchmark(7, 2);
+        NoiseBenchmark.FilterTuning tuning = new NoiseBenchmark.FilterTuning(d.training().withEpochs(1).withBatch(6, 1),
+                new org.blipjava.training.RetrievalSettings(0.07, 0.995, 0.4, 12), 2);
+        NoiseBenchmark.Config c = new NoiseBenchmark.Config(8, 32, 0.5, 7);
+        CapfiltSettings settings = new CapfiltSettings(1, 0.9, 0, null, 0.5, null);
+        try (Blip cap = Blip.load(set.model("tiny-caption"), o)) {
+            NoiseBenchmark.Result r = NoiseBenchmark.trainAndRun(cap, set.model("tiny-itm"), tmp, c, 12, tuning,
+                    settings, new CapfiltRun.Options(4, 4, null));
+            assertEquals(8, r.images());
+            assertEquals(4, r.noisy());
+            // 12 images with two captions each, in batches of 6: 4 steps.
+            assertTrue(Files.isRegularFile(tmp.resolve("filter/final/model.safetensors")));
+            assertTrue(Files.isDirectory(tmp.resolve("filter/checkpoints/step-00000004")));
+            byte[] tuned = Files.readAllBytes(tmp.resolve("filter/final/model.safetensors"));
+            assertNotEquals(java.util.Arrays.hashCode(Files.readAllBytes(set.model("tiny-itm").resolve("model.safetensors"))),
+                    java.util.Arrays.hashCode(tuned), "the filter was trained");
+            // Run again on the same folder: the finished fine-tuning is resumed, not redone or refused.
+            NoiseBenchmark.Result again = NoiseBenchmark.trainAndRun(cap, set.model("tiny-itm"), tmp, c, 12, tuning,
+                    settings, new CapfiltRun.Options(4, 4, null));
+            assertEquals(r.removed(), again.removed());
+            assertTrue(java.util.Arrays.equals(tuned, Files.readAllBytes(tmp.resolve("filter/final/model.safetensors"))));
+        }
+        assertThrows(IllegalArgumentException.class, () -> new NoiseBenchmark.FilterTuning(tuning.training(),
+                tuning.retrieval(), 0));
+    }
 }

@@ -120,13 +120,29 @@ class CapfiltCommandTest {
         Path out = tmp.resolve("bench");
         Run r = run("capfilt", "benchmark", "--captioner", set.model("tiny-caption").toString(), "--filter",
                 set.model("tiny-itm").toString(), "--output", out.toString(), "--images", "10", "--noise", "0.5",
-                "--train-images", "12", "--train-steps", "3", "--threads", "2", "--caption-epochs", "1");
+                "--train-images", "12", "--train-epochs", "1", "--batch-size", "6", "--queue-size", "12", "--threads", "2",
+                "--caption-epochs", "1");
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("| 10 | 5 |"), r.out());
         assertEquals(r.out(), Files.readString(out.resolve("benchmark.md")));
         assertTrue(r.out().contains("| noisy web captions | 10 |"), r.out());
         assertTrue(r.out().contains("| CapFilt bootstrapped |"), r.out());
-        assertTrue(Files.isRegularFile(out.resolve("filter/model.safetensors")));
+        // The filter is fine-tuned by the retrieval trainer: 24 captions in batches of 6 for one epoch.
+        assertTrue(Files.isRegularFile(out.resolve("filter/final/model.safetensors")));
+        assertTrue(Files.isRegularFile(out.resolve("filter/checkpoints/step-00000004/trainer_state.json")));
+        assertTrue(r.out().contains("1 epochs of batch 6"), r.out());
+    }
+
+    @Test
+    void benchmarkRejectsBadFineTuningSettings() {
+        Run r = run("capfilt", "benchmark", "--captioner", "x", "--filter", "y", "--output", tmp.toString(),
+                "--queue-size", "-1");
+        assertEquals(Main.EXIT_USAGE, r.exit());
+        assertTrue(r.err().contains("queue size"), r.err());
+        r = run("capfilt", "benchmark", "--captioner", "x", "--filter", "y", "--output", tmp.toString(),
+                "--train-epochs", "-2");
+        assertEquals(Main.EXIT_USAGE, r.exit());
+        assertTrue(r.err().contains("--train-epochs"), r.err());
     }
 
     private static String[] concat(String[] a, String... b) {
