@@ -104,29 +104,7 @@ public final class Parallel implements AutoCloseable {
         } catch (RuntimeException | Error e) {
             failure = e;
         }
-        for (Future<?> f : futures) {
-            try {
-                f.get();
-            } catch (ExecutionException e) {
-                if (failure == null) {
-                    failure = e.getCause();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                if (failure == null) {
-                    failure = e;
-                }
-            }
-        }
-        if (failure instanceof RuntimeException re) {
-            throw re;
-        }
-        if (failure instanceof Error err) {
-            throw err;
-        }
-        if (failure != null) {
-            throw new IllegalStateException("parallel loop failed", failure);
-        }
+        awaitAll(futures, failure);
     }
 
     /**
@@ -165,6 +143,14 @@ public final class Parallel implements AutoCloseable {
             failure = e;
             next.set(chunks);
         }
+        awaitAll(futures, failure);
+    }
+
+    /**
+     * Waits for every submitted part, then rethrows the first failure: {@code failure} (the
+     * caller's own part) if set, else the first part's.
+     */
+    private static void awaitAll(Future<?>[] futures, Throwable failure) {
         for (Future<?> f : futures) {
             try {
                 f.get();
