@@ -7,7 +7,16 @@ not installed: the same shapes, the same operations, random weights. Like the re
 decoder caches self-attention keys/values and recomputes the cross-attention keys/values over
 every image token at each step, and ITM repeats the image embedding once per text.
 
-Prints one JSON object on stdout: {"metrics": {key: [seconds or rate per run]}, "notes": [...]}.
+Two ways to run it:
+
+- alone: runs every workload `--repeat` times and prints one JSON object on stdout,
+  {"metrics": {key: [seconds or rate per run]}, "notes": [...]};
+- `--serve` (what `blip bench --torch` uses): prints {"ready": true, "notes": [...]}, then reads
+  one JSON request per line on stdin, {"op": NAME}, runs that workload once and answers one
+  line, {"op": NAME, "value": SECONDS} (or MB for the memory ops, or {"error": ...}). The Java
+  benchmark alternates these runs with its own, so both sides are timed in the same moments of a
+  shared machine.
+
 Progress goes to stderr.
 """
 import argparse
@@ -190,21 +199,125 @@ def peak_rss_mb():
     return float("nan")
 
 
-def timed(repeat, fn):
-    fn()
-    out = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return out
-
-
 def random_texts(gen, count, length, vocab):
     ids = torch.randint(1000, min(vocab, 30000), (count, length), generator=gen)
     ids[:, 0] = 101
     ids[:, -1] = 102
     return ids
+
+
+class Workloads:
+    """The benchmark's workloads; the models are built on first use, and the captioning decoder is
+    dropped before the retrieval encoder is built, as the Java benchmark does."""
+
+    def __init__(self, s, seed):
+        self.s = s
+        self.w = Weights(seed)
+        log("building vision tower")
+        self.vision = Vision(self.w, s)
+        size = s["image"]
+        self.pixels = torch.randn(1, 3, size, size, generator=self.w.gen)
+        self.decoder = None
+        self.encoder = None
+
+    def _decoder(self):
+        if self.decoder is None:
+            if self.encoder is not None:
+                raise ValueError("captioning ops must come before the retrieval ops")
+            log("building captioning decoder")
+            self.decoder = Text(self.w, self.s, lm_head=True)
+        return self.decoder
+
+    def _encoder(self):
+        if self.encoder is None:
+            self.decoder = None
+            log("building retrieval encoder")
+            s = self.s
+            self.encoder = Text(self.w, s, lm_head=False)
+            self.itm_head = self.w.linear(s["text_width"], 2)
+            self.text_proj = self.w.linear(s["text_width"], s["embed"])
+            self.itm_ids = random_texts(self.w.gen, s["itm_texts"], s["text_len"], s["vocab"])
+            self.itc_ids = random_texts(self.w.gen, s["itc_texts"], s["text_len"], s["vocab"])
+        return self.encoder
+
+    def caption(self, beams):
+        decoder = self._decoder()
+        return generate(decoder, self.vision(self.pixels), self.s, beams)
+
+    def vision_batch(self, batch):
+        return self.vision(self.pixels.expand(batch, -1, -1, -1).contiguous())
+
+    def itm(self):
+        encoder = self._encoder()
+        emb = self.vision(self.pixels)
+        hidden, _ = encoder.forward(self.itm_ids, enc=emb.expand(self.itm_ids.shape[0], -1, -1))
+        return lin(hidden[:, 0, :], self.itm_head)
+
+    def itc(self):
+        encoder = self._encoder()
+        hidden, _ = encoder.forward(self.itc_ids)
+        return F.normalize(lin(hidden[:, 0, :], self.text_proj), dim=-1)
+
+    def timed_ops(self):
+        """Op name -> function run once per timing (its seconds are the op's value)."""
+        s = self.s
+        ops = {
+            "caption_greedy": lambda: self.caption(1),
+            "caption_beam": lambda: self.caption(s["beams"]),
+            "vision_b1": lambda: self.vision_batch(1),
+            "itm": self.itm,
+            "itc": self.itc,
+        }
+        ops["vision_b%d" % s["vision_batch"]] = lambda: self.vision_batch(s["vision_batch"])
+        return ops
+
+
+def once(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def serve(work, notes):
+    ops = work.timed_ops()
+    print(json.dumps({"ready": True, "notes": notes}), flush=True)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        op = json.loads(line).get("op")
+        try:
+            if op == "quit":
+                break
+            if op == "peak_rss_mb":
+                value = peak_rss_mb()
+            elif op in ops:
+                value = once(ops[op])
+            else:
+                raise ValueError("unknown op %r; known: %s" % (op, ", ".join(sorted(ops) + ["peak_rss_mb", "quit"])))
+            print(json.dumps({"op": op, "value": value}), flush=True)
+        except Exception as e:  # reported to the Java side, which names the op
+            print(json.dumps({"op": op, "error": "%s: %s" % (type(e).__name__, e)}), flush=True)
+
+
+def run_all(work, repeat, notes):
+    s = work.s
+    ops = work.timed_ops()
+
+    def timed(name):
+        log(name)
+        ops[name]()
+        return [once(ops[name]) for _ in range(repeat)]
+
+    metrics = {}
+    metrics["caption_greedy_s"] = timed("caption_greedy")
+    metrics["caption_beam_s"] = timed("caption_beam")
+    metrics["peak_rss_caption_mb"] = [peak_rss_mb()]
+    for batch in (1, s["vision_batch"]):
+        metrics["vision_b%d_s_per_image" % batch] = [t / batch for t in timed("vision_b%d" % batch)]
+    metrics["itm_s"] = timed("itm")
+    metrics["itc_texts_per_s"] = [s["itc_texts"] / t for t in timed("itc")]
+    metrics["peak_rss_mb"] = [peak_rss_mb()]
+    print(json.dumps({"metrics": metrics, "notes": notes}))
 
 
 def main():
@@ -213,57 +326,20 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--shapes", required=True, help="JSON object with the model shapes and workloads")
+    ap.add_argument("--serve", action="store_true", help="answer one timing request per stdin line")
     a = ap.parse_args()
     s = json.loads(a.shapes)
     torch.set_num_threads(a.threads)
     torch.set_grad_enabled(False)
     torch.manual_seed(a.seed)
-    metrics = {}
     notes = ["PyTorch %s, %d threads, BLAS: %s" % (torch.__version__, torch.get_num_threads(),
                                                   "openblas" if "openblas" in torch.__config__.show().lower()
                                                   else "see torch.__config__.show()")]
-    w = Weights(a.seed)
-    log("building captioning model")
-    vision = Vision(w, s)
-    decoder = Text(w, s, lm_head=True)
-    size = s["image"]
-    pixels = torch.randn(1, 3, size, size, generator=w.gen)
-
-    def caption(beams):
-        return lambda: generate(decoder, vision(pixels), s, beams)
-
-    log("greedy caption")
-    metrics["caption_greedy_s"] = timed(a.repeat, caption(1))
-    log("beam caption")
-    metrics["caption_beam_s"] = timed(a.repeat, caption(s["beams"]))
-    for batch in (1, s["vision_batch"]):
-        log("vision encoder, batch %d" % batch)
-        px = pixels.expand(batch, -1, -1, -1).contiguous()
-        metrics["vision_b%d_s_per_image" % batch] = [t / batch for t in timed(a.repeat, lambda: vision(px))]
-    metrics["peak_rss_caption_mb"] = [peak_rss_mb()]
-    del decoder
-    log("building retrieval model")
-    encoder = Text(w, s, lm_head=False)
-    itm_head = w.linear(s["text_width"], 2)
-    text_proj = w.linear(s["text_width"], s["embed"])
-    itm_ids = random_texts(w.gen, s["itm_texts"], s["text_len"], s["vocab"])
-    itc_ids = random_texts(w.gen, s["itc_texts"], s["text_len"], s["vocab"])
-
-    def itm():
-        emb = vision(pixels)
-        hidden, _ = encoder.forward(itm_ids, enc=emb.expand(itm_ids.shape[0], -1, -1))
-        return lin(hidden[:, 0, :], itm_head)
-
-    def itc():
-        hidden, _ = encoder.forward(itc_ids)
-        return F.normalize(lin(hidden[:, 0, :], text_proj), dim=-1)
-
-    log("ITM")
-    metrics["itm_s"] = timed(a.repeat, itm)
-    log("ITC")
-    metrics["itc_texts_per_s"] = [s["itc_texts"] / t for t in timed(a.repeat, itc)]
-    metrics["peak_rss_mb"] = [peak_rss_mb()]
-    print(json.dumps({"metrics": metrics, "notes": notes}))
+    work = Workloads(s, a.seed)
+    if a.serve:
+        serve(work, notes)
+    else:
+        run_all(work, a.repeat, notes)
 
 
 if __name__ == "__main__":

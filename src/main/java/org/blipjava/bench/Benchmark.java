@@ -104,37 +104,38 @@ public final class Benchmark {
 
     private Report run() {
         BenchShapes s = options.shapes();
-        TorchBaseline.Result torch = null;
+        boolean wantsTorch = options.torch() && (options.sections().contains(Section.CAPTION)
+                || options.sections().contains(Section.RETRIEVAL));
         try (Parallel parallel = new Parallel(options.threads())) {
             if (options.sections().contains(Section.MATMUL)) {
                 matmuls(parallel);
             }
-            if (options.sections().contains(Section.CAPTION)) {
-                captioning(parallel);
+            if (wantsTorch) {
+                stage("starting the PyTorch baseline (" + options.torchScript() + ")");
+                try (TorchBaseline torch = TorchBaseline.start(options, progress)) {
+                    notes.addAll(torch.notes());
+                    modelSections(parallel, torch);
+                }
+            } else {
+                modelSections(parallel, null);
             }
-            if (options.sections().contains(Section.RETRIEVAL)) {
-                retrieval(parallel);
-            }
-        }
-        metrics.add(new Metric("peak_rss_mb", "peak resident memory, whole benchmark", "MB", false,
-                new Stats(new double[] {Memory.peakMb()}), null, null));
-        if (options.torch() && (options.sections().contains(Section.CAPTION)
-                || options.sections().contains(Section.RETRIEVAL))) {
-            stage("PyTorch baseline (" + options.torchScript() + ")");
-            torch = TorchBaseline.run(options, progress);
-            notes.addAll(torch.notes());
-        }
-        List<Metric> out = new ArrayList<>();
-        for (Metric m : metrics) {
-            Stats ref = torch == null ? null : torch.metrics().get(m.key());
-            if (ref != null && m.reference() == null) {
-                m = new Metric(m.key(), m.label(), m.unit(), m.higherIsBetter(), m.java(), ref, "PyTorch");
-            }
-            out.add(m);
         }
         return new Report(LocalDate.now().toString(), Machine.cpuModel(), Runtime.getRuntime().availableProcessors(),
                 options.threads(), "Java " + Runtime.version(), Machine.vectorBits(),
-                s.name() + ", weights " + options.precision().name().toLowerCase(java.util.Locale.ROOT), out, notes);
+                s.name() + ", weights " + options.precision().name().toLowerCase(java.util.Locale.ROOT),
+                List.copyOf(metrics), notes);
+    }
+
+    private void modelSections(Parallel parallel, TorchBaseline torch) {
+        if (options.sections().contains(Section.CAPTION)) {
+            captioning(parallel, torch);
+        }
+        if (options.sections().contains(Section.RETRIEVAL)) {
+            retrieval(parallel, torch);
+        }
+        metrics.add(new Metric("peak_rss_mb", "peak resident memory, whole benchmark", "MB", false,
+                new Stats(new double[] {Memory.peakMb()}),
+                torch == null ? null : new Stats(new double[] {torch.run("peak_rss_mb")}), "PyTorch"));
     }
 
     private void stage(String what) {
@@ -163,27 +164,28 @@ public final class Benchmark {
                 org.blipjava.tensor.PackedMatrix packed = org.blipjava.tensor.PackedMatrix.ofLinearWeight(w, n, k);
                 double flop = 2.0 * m * k * n;
                 int inner = innerRepeats(flop);
-                Stats java = time(() -> {
+                Probe java = Probe.java(() -> {
                     for (int i = 0; i < inner; i++) {
                         Kernels.linear(parallel, a, m, packed, null, c);
                     }
-                }).map(t -> flop * inner / t / 1e9);
-                Stats ref = null;
+                });
+                Stats[] t;
                 if (blas.isPresent()) {
                     MemorySegment na = arena.allocateFrom(ValueLayout.JAVA_FLOAT, a);
                     MemorySegment nw = arena.allocateFrom(ValueLayout.JAVA_FLOAT, w);
                     MemorySegment nc = arena.allocate(ValueLayout.JAVA_FLOAT, (long) m * n);
                     OpenBlas b = blas.get();
-                    ref = time(() -> {
+                    t = rounds(java, Probe.foreign(() -> {
                         for (int i = 0; i < inner; i++) {
                             b.linear(na, nw, nc, m, k, n);
                         }
-                    }).map(t -> flop * inner / t / 1e9);
-                    // Let OpenBLAS's spinning workers go to sleep before Java runs again.
-                    sleep(200);
+                    }));
+                } else {
+                    t = rounds(java);
                 }
-                metrics.add(new Metric("matmul_" + m + "x" + k + "x" + n, "matmul " + name, "GFLOP/s", true, java, ref,
-                        ref == null ? null : "OpenBLAS sgemm"));
+                java.util.function.DoubleUnaryOperator gflops = sec -> flop * inner / sec / 1e9;
+                metrics.add(new Metric("matmul_" + m + "x" + k + "x" + n, "matmul " + name, "GFLOP/s", true,
+                        t[0].map(gflops), t.length > 1 ? t[1].map(gflops) : null, "OpenBLAS sgemm"));
             }
         } finally {
             blas.ifPresent(OpenBlas::close);
@@ -197,7 +199,7 @@ public final class Benchmark {
 
     // ---- captioning and the vision tower ----
 
-    private void captioning(Parallel parallel) {
+    private void captioning(Parallel parallel, TorchBaseline torch) {
         BenchShapes s = options.shapes();
         BlipConfig config = s.config();
         stage("building captioning model with random weights (" + s.name() + ")");
@@ -219,15 +221,16 @@ public final class Benchmark {
             GenerationConfig greedy = base.toBuilder().numBeams(1).build();
             GenerationConfig beam = base.toBuilder().numBeams(s.beams()).build();
             stage("greedy caption, " + s.captionTokens() + " tokens");
-            Stats g = time(() -> caption(model, processor, image, bos, greedy, s.captionTokens()));
-            metrics.add(new Metric("caption_greedy_s", "caption, greedy " + s.captionTokens()
-                    + " tokens, batch 1 (image file to tokens)", "s", false, g, null, null));
+            compared("caption_greedy_s", "caption, greedy " + s.captionTokens()
+                    + " tokens, batch 1 (image file to tokens)", "s", false,
+                    () -> caption(model, processor, image, bos, greedy, s.captionTokens()), torch, "caption_greedy");
             stage("beam caption, " + s.beams() + " beams");
-            Stats b = time(() -> caption(model, processor, image, bos, beam, s.captionTokens()));
-            metrics.add(new Metric("caption_beam_s", "caption, beam " + s.beams() + " x " + s.captionTokens()
-                    + " tokens, batch 1", "s", false, b, null, null));
+            compared("caption_beam_s", "caption, beam " + s.beams() + " x " + s.captionTokens() + " tokens, batch 1",
+                    "s", false, () -> caption(model, processor, image, bos, beam, s.captionTokens()), torch,
+                    "caption_beam");
             metrics.add(new Metric("peak_rss_caption_mb", "peak resident memory while captioning", "MB", false,
-                    new Stats(new double[] {Memory.peakMb()}), null, null));
+                    new Stats(new double[] {Memory.peakMb()}),
+                    torch == null ? null : new Stats(new double[] {torch.run("peak_rss_mb")}), "PyTorch"));
 
             float[] one = processor.preprocess(ImageDecoder.defaults().read(image));
             int big = s.visionBatch();
@@ -236,15 +239,22 @@ public final class Benchmark {
                 System.arraycopy(one, 0, pixels, i * one.length, one.length);
             }
             stage("vision encoder, batch 1 and " + big + " (alternating)");
-            // Timed in alternation, so the two batch sizes see the same load on a shared machine and
-            // their per-image ratio means something even when absolute figures drift.
-            Stats[] v = timeAlternating(() -> model.vision(one, 1, size, size),
-                    () -> model.vision(pixels, big, size, size));
+            // All four in one rotation, so both batch sizes and both implementations see the same
+            // load on a shared machine and their ratios mean something even when absolute figures drift.
+            List<Probe> probes = new ArrayList<>(List.of(Probe.java(() -> model.vision(one, 1, size, size)),
+                    Probe.java(() -> model.vision(pixels, big, size, size))));
+            if (torch != null) {
+                probes.add(Probe.torch(torch, "vision_b1"));
+                probes.add(Probe.torch(torch, "vision_b" + big));
+            }
+            Stats[] v = rounds(probes.toArray(Probe[]::new));
             int[] batches = {1, big};
             for (int i = 0; i < 2; i++) {
                 int batch = batches[i];
+                java.util.function.DoubleUnaryOperator perImage = t -> t / batch;
                 metrics.add(new Metric("vision_b" + batch + "_s_per_image", "vision encoder, batch " + batch,
-                        "s/image", false, v[i].map(t -> t / batch), null, null));
+                        "s/image", false, v[i].map(perImage), torch == null ? null : v[i + 2].map(perImage),
+                        "PyTorch"));
             }
         } finally {
             deleteQuietly(image);
@@ -266,7 +276,7 @@ public final class Benchmark {
 
     // ---- retrieval ----
 
-    private void retrieval(Parallel parallel) {
+    private void retrieval(Parallel parallel, TorchBaseline torch) {
         BenchShapes s = options.shapes();
         BlipConfig config = s.config();
         stage("building retrieval model with random weights");
@@ -281,17 +291,25 @@ public final class Benchmark {
         float[] pixels = random(rnd, 3 * size * size);
         int[][] itmIds = texts(rnd, s.itmTexts(), s.textLen(), config.text().vocabSize());
         stage("ITM, 1 image x " + s.itmTexts() + " texts");
-        Stats itm = time(() -> {
+        compared("itm_s", "ITM, 1 image x " + s.itmTexts() + " texts (vision included)", "s", false, () -> {
             var v = model.vision(pixels, 1, size, size);
             model.itmLogits(v.lastHiddenState(), 1, itmIds, null);
-        });
-        metrics.add(new Metric("itm_s", "ITM, 1 image x " + s.itmTexts() + " texts (vision included)", "s", false,
-                itm, null, null));
+        }, torch, "itm");
         int[][] itcIds = texts(rnd, s.itcTexts(), s.textLen(), config.text().vocabSize());
         stage("ITC text embeddings, " + s.itcTexts() + " texts");
-        Stats itc = time(() -> model.textFeatures(itcIds, null)).map(t -> s.itcTexts() / t);
+        Probe java = Probe.java(() -> model.textFeatures(itcIds, null));
+        Stats[] itc = torch == null ? rounds(java) : rounds(java, Probe.torch(torch, "itc"));
+        java.util.function.DoubleUnaryOperator rate = t -> s.itcTexts() / t;
         metrics.add(new Metric("itc_texts_per_s", "ITC text embeddings (" + s.textLen() + " tokens each)", "texts/s",
-                true, itc, null, null));
+                true, itc[0].map(rate), torch == null ? null : itc[1].map(rate), "PyTorch"));
+    }
+
+    /** Times {@code work} against the baseline's {@code torchOp} (when there is a baseline) and records the metric. */
+    private void compared(String key, String label, String unit, boolean higherIsBetter, Runnable work,
+                          TorchBaseline torch, String torchOp) {
+        Probe java = Probe.java(work);
+        Stats[] t = torch == null ? rounds(java) : rounds(java, Probe.torch(torch, torchOp));
+        metrics.add(new Metric(key, label, unit, higherIsBetter, t[0], torch == null ? null : t[1], "PyTorch"));
     }
 
     /** Random texts: [CLS], random word ids, [SEP]. */
@@ -309,38 +327,101 @@ public final class Benchmark {
 
     // ---- helpers ----
 
-    private Stats time(Runnable r) {
-        // Warm up until the JIT has compiled the kernels: at least one run and half a second.
-        long warm = System.nanoTime();
-        int runs = 0;
-        do {
-            r.run();
-            runs++;
-        } while (runs < 20 && System.nanoTime() - warm < 500_000_000L);
-        double[] t = new double[options.repeat()];
-        for (int i = 0; i < t.length; i++) {
-            long start = System.nanoTime();
-            r.run();
-            t[i] = (System.nanoTime() - start) / 1e9;
+    /**
+     * One workload of a comparison: runs it once and returns its seconds. Java probes are timed
+     * here; the baseline's are timed by the baseline itself.
+     */
+    private interface Probe {
+        double seconds();
+
+        /** Whether this runs on another runtime's threads (OpenBLAS, PyTorch), which may spin after a run. */
+        boolean foreign();
+
+        static Probe java(Runnable r) {
+            return new Probe() {
+                @Override
+                public double seconds() {
+                    long start = System.nanoTime();
+                    r.run();
+                    return (System.nanoTime() - start) / 1e9;
+                }
+
+                @Override
+                public boolean foreign() {
+                    return false;
+                }
+            };
         }
-        return new Stats(t);
+
+        static Probe foreign(Runnable r) {
+            Probe timed = java(r);
+            return new Probe() {
+                @Override
+                public double seconds() {
+                    return timed.seconds();
+                }
+
+                @Override
+                public boolean foreign() {
+                    return true;
+                }
+            };
+        }
+
+        static Probe torch(TorchBaseline torch, String op) {
+            return new Probe() {
+                @Override
+                public double seconds() {
+                    return torch.run(op);
+                }
+
+                @Override
+                public boolean foreign() {
+                    return true;
+                }
+            };
+        }
     }
 
-    /** As {@link #time} for two tasks, warmed up once each, then timed one after the other in turn. */
-    private Stats[] timeAlternating(Runnable a, Runnable b) {
-        a.run();
-        b.run();
-        double[] ta = new double[options.repeat()];
-        double[] tb = new double[options.repeat()];
-        for (int i = 0; i < ta.length; i++) {
-            long start = System.nanoTime();
-            a.run();
-            long mid = System.nanoTime();
-            b.run();
-            ta[i] = (mid - start) / 1e9;
-            tb[i] = (System.nanoTime() - mid) / 1e9;
+    /**
+     * Times the probes in rounds: each is warmed up (Java ones until the JIT has compiled the
+     * kernels: at least two runs and a second; one run left a multi-second workload timed while
+     * the compiler still worked on the other core), then every round runs each probe once,
+     * starting one later each round, so no probe always follows the same one. On a shared
+     * machine this puts every probe in the same stretches of load, which is what makes their
+     * ratios meaningful; a pause after a foreign run lets its spinning worker threads sleep.
+     *
+     * @return one {@link Stats} per probe, in argument order, with {@code repeat} values each
+     */
+    private Stats[] rounds(Probe... probes) {
+        for (Probe p : probes) {
+            long warm = System.nanoTime();
+            int runs = 0;
+            do {
+                p.seconds();
+                runs++;
+                settle(p);
+            } while (!p.foreign() && runs < 20 && (runs < 2 || System.nanoTime() - warm < 1_000_000_000L));
         }
-        return new Stats[] {new Stats(ta), new Stats(tb)};
+        double[][] t = new double[probes.length][options.repeat()];
+        for (int round = 0; round < options.repeat(); round++) {
+            for (int j = 0; j < probes.length; j++) {
+                int i = (round + j) % probes.length;
+                t[i][round] = probes[i].seconds();
+                settle(probes[i]);
+            }
+        }
+        Stats[] out = new Stats[probes.length];
+        for (int i = 0; i < probes.length; i++) {
+            out[i] = new Stats(t[i]);
+        }
+        return out;
+    }
+
+    private static void settle(Probe p) {
+        if (p.foreign()) {
+            sleep(200);
+        }
     }
 
     private static float[] random(SplittableRandom rnd, int n) {

@@ -7,94 +7,174 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
+import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.ArrayList;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.blipjava.config.BlipConfig;
 
-/** Runs {@code bench/torch_baseline.py} as a subprocess with the same shapes and threads, and reads its JSON. */
-final class TorchBaseline {
+/**
+ * {@code bench/torch_baseline.py --serve} as a subprocess that runs one workload per request.
+ *
+ * <p>The Java benchmark alternates these runs with its own, so on a shared machine both sides are
+ * timed in the same moments: running the whole baseline minutes after the Java half made the
+ * ratios depend on whatever else the machine did in between. The script times each run itself,
+ * so the pipe's latency is not counted.
+ */
+final class TorchBaseline implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** The baseline's figures by metric key, and its notes. */
-    record Result(Map<String, Stats> metrics, List<String> notes) {}
+    private final Process process;
+    private final BufferedReader replies;
+    private final Writer requests;
+    private final Thread stderrPump;
+    private final List<String> notes = new ArrayList<>();
+    private final String command;
 
-    private TorchBaseline() {}
+    private TorchBaseline(Process process, String command, PrintWriter progress) {
+        this.process = process;
+        this.command = command;
+        this.replies = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+        this.requests = new java.io.OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
+        this.stderrPump = Thread.ofVirtual().start(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getErrorStream(),
+                    StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    synchronized (progress) {
+                        progress.println(line);
+                        progress.flush();
+                    }
+                }
+            } catch (IOException ignored) {
+                // the process ended
+            }
+        });
+    }
 
-    static Result run(Benchmark.Options options, PrintWriter progress) {
+    /**
+     * Starts the baseline with the benchmark's shapes, seed and thread count, and waits until it
+     * has built its vision tower and says it is ready.
+     */
+    static TorchBaseline start(Benchmark.Options options, PrintWriter progress) {
         if (!Files.isRegularFile(options.torchScript())) {
             throw new IllegalArgumentException("PyTorch baseline script " + options.torchScript()
                     + " not found; run from the repository root or pass --torch-script");
         }
-        List<String> cmd = List.of(options.python(), options.torchScript().toString(),
-                "--threads", Integer.toString(options.threads()), "--repeat", Integer.toString(options.repeat()),
-                "--seed", Long.toString(options.seed()), "--shapes", shapesJson(options.shapes()));
+        List<String> cmd = List.of(options.python(), options.torchScript().toString(), "--serve",
+                "--threads", Integer.toString(options.threads()), "--seed", Long.toString(options.seed()),
+                "--shapes", shapesJson(options.shapes()));
         ProcessBuilder pb = new ProcessBuilder(cmd);
         String t = Integer.toString(options.threads());
         pb.environment().put("OMP_NUM_THREADS", t);
         pb.environment().put("OPENBLAS_NUM_THREADS", t);
         pb.environment().put("MKL_NUM_THREADS", t);
-        String stdout;
-        int code;
+        Process p;
         try {
-            Process p = pb.start();
-            p.getOutputStream().close();
-            Thread err = Thread.ofVirtual().start(() -> {
-                try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getErrorStream(),
-                        StandardCharsets.UTF_8))) {
-                    String line;
-                    while ((line = r.readLine()) != null) {
-                        progress.println(line);
-                        progress.flush();
-                    }
-                } catch (IOException ignored) {
-                    // the process ended
-                }
-            });
-            stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            code = p.waitFor();
-            err.join();
+            p = pb.start();
         } catch (IOException e) {
             throw new IllegalStateException("cannot start " + options.python() + " for the PyTorch baseline ("
                     + e.getMessage() + "); install python3-torch or pass --python", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while the PyTorch baseline ran", e);
         }
-        if (code != 0) {
-            throw new IllegalStateException("the PyTorch baseline (" + String.join(" ", cmd.subList(0, 2))
-                    + ") exited with status " + code + "; its messages are above");
+        TorchBaseline b = new TorchBaseline(p, options.python() + " " + options.torchScript(), progress);
+        try {
+            JsonNode ready = b.reply("start-up");
+            if (!ready.path("ready").asBoolean()) {
+                throw new IllegalStateException("the PyTorch baseline (" + b.command + ") did not say it was ready: "
+                        + ready);
+            }
+            ready.path("notes").forEach(n -> b.notes.add(n.asText()));
+            return b;
+        } catch (RuntimeException e) {
+            b.close();
+            throw e;
         }
-        return parse(stdout);
     }
 
-    static Result parse(String stdout) {
-        String[] lines = stdout.strip().split("\n");
-        JsonNode root;
+    /** What the baseline reported about itself (version, threads, BLAS). */
+    List<String> notes() {
+        return List.copyOf(notes);
+    }
+
+    /**
+     * Runs one workload in the baseline and returns its value: seconds for timed workloads, MB for
+     * {@code peak_rss_mb}.
+     *
+     * @throws IllegalStateException when the baseline reports an error or has exited
+     */
+    double run(String op) {
+        ObjectNode req = JSON.createObjectNode();
+        req.put("op", op);
         try {
-            root = JSON.readTree(lines[lines.length - 1]);
+            requests.write(req.toString());
+            requests.write('\n');
+            requests.flush();
         } catch (IOException e) {
-            throw new IllegalStateException("the PyTorch baseline printed no JSON result: " + e.getMessage(), e);
+            throw new IllegalStateException("the PyTorch baseline (" + command + ") stopped reading requests ("
+                    + e.getMessage() + "); its messages are above", e);
         }
-        Map<String, Stats> metrics = new LinkedHashMap<>();
-        Iterator<Map.Entry<String, JsonNode>> it = root.path("metrics").properties().iterator();
-        while (it.hasNext()) {
-            Map.Entry<String, JsonNode> e = it.next();
-            double[] v = new double[e.getValue().size()];
-            for (int i = 0; i < v.length; i++) {
-                v[i] = e.getValue().get(i).asDouble();
-            }
-            if (v.length > 0) {
-                metrics.put(e.getKey(), new Stats(v));
-            }
+        JsonNode r = reply(op);
+        if (r.has("error")) {
+            throw new IllegalStateException("the PyTorch baseline failed on '" + op + "': " + r.path("error").asText());
         }
-        List<String> notes = new ArrayList<>();
-        root.path("notes").forEach(n -> notes.add(n.asText()));
-        return new Result(metrics, notes);
+        if (!r.path("value").isNumber()) {
+            throw new IllegalStateException("the PyTorch baseline answered '" + op + "' without a number: " + r);
+        }
+        return r.path("value").asDouble();
+    }
+
+    private JsonNode reply(String what) {
+        String line;
+        try {
+            line = replies.readLine();
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read the PyTorch baseline's answer to '" + what + "': "
+                    + e.getMessage(), e);
+        }
+        if (line == null) {
+            throw new IllegalStateException("the PyTorch baseline (" + command + ") exited during '" + what
+                    + "'" + exitStatus() + "; its messages are above");
+        }
+        try {
+            return JSON.readTree(line);
+        } catch (IOException e) {
+            throw new IllegalStateException("the PyTorch baseline answered '" + what + "' with a line that is not"
+                    + " JSON: " + line, e);
+        }
+    }
+
+    private String exitStatus() {
+        try {
+            if (process.waitFor(5, TimeUnit.SECONDS)) {
+                return " with status " + process.exitValue();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return "";
+    }
+
+    /** Asks the baseline to quit, and ends it if it does not within ten seconds. */
+    @Override
+    public void close() {
+        try {
+            requests.write("{\"op\": \"quit\"}\n");
+            requests.flush();
+            requests.close();
+        } catch (IOException ignored) {
+            // already gone
+        }
+        try {
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+            stderrPump.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            process.destroyForcibly();
+        }
     }
 
     /** The shapes as the script's {@code --shapes} JSON. */

@@ -1,13 +1,18 @@
 package org.blipjava.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.blipjava.cli.Main;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class BenchCommandTest {
     @Test
@@ -29,12 +34,91 @@ class BenchCommandTest {
         assertThat(root.toString()).contains("matmul_");
     }
 
+    /** A stand-in for the baseline script speaking its --serve protocol, run by /bin/sh. */
+    private static Path fakeBaseline(Path dir, String itmAnswer) throws Exception {
+        Path script = dir.resolve("fake_baseline.sh");
+        Files.writeString(script, String.join("\n",
+                "echo '{\"ready\": true, \"notes\": [\"fake baseline\"]}'",
+                "while read -r line; do",
+                "  case \"$line\" in",
+                "    *quit*) exit 0 ;;",
+                "    *peak_rss_mb*) echo '{\"op\": \"peak_rss_mb\", \"value\": 123}' ;;",
+                "    *caption_greedy*) echo '{\"value\": 2.0}' ;;",
+                "    *'\"itm\"'*) echo '" + itmAnswer + "' ;;",
+                "    *vision_b1*|*vision_b2*|*caption_beam*|*'\"itc\"'*) echo '{\"value\": 1.0}' ;;",
+                "    *) echo '{\"error\": \"unknown op\"}' ;;",
+                "  esac",
+                "done", ""));
+        return script;
+    }
+
     @Test
-    void torchBaselineOutputIsParsedByMetricKey() {
-        TorchBaseline.Result r = TorchBaseline.parse("progress\n{\"metrics\": {\"itm_s\": [2.0, 4.0, 3.0]},"
-                + " \"notes\": [\"PyTorch x\"]}\n");
-        assertThat(r.metrics().get("itm_s").median()).isEqualTo(3.0);
-        assertThat(r.notes()).containsExactly("PyTorch x");
+    void baselineRunsAlternateWithJavaAndBecomeRatios(@TempDir Path tmp) throws Exception {
+        Path script = fakeBaseline(tmp, "{\"value\": 3.0}");
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.run(new String[] {"bench", "--quick", "--repeat", "2", "--threads", "1", "--json",
+            "--only", "caption,retrieval", "--torch", "--python", "/bin/sh", "--torch-script", script.toString()},
+                new PrintWriter(out), new PrintWriter(err));
+        assertThat(code).as(err.toString()).isZero();
+        JsonNode m = new ObjectMapper().readTree(out.toString()).path("metrics");
+        JsonNode greedy = m.path("caption_greedy_s");
+        assertThat(greedy.path("reference").path("name").asText()).isEqualTo("PyTorch");
+        assertThat(greedy.path("reference").path("values").size()).isEqualTo(2);
+        assertThat(greedy.path("reference").path("median").asDouble()).isEqualTo(2.0);
+        assertThat(greedy.path("ratio").asDouble())
+                .isCloseTo(2.0 / greedy.path("java").path("median").asDouble(), within(1e-9));
+        // Batch 2 per image: the baseline's 1.0 s per call over two images.
+        assertThat(m.path("vision_b2_s_per_image").path("reference").path("median").asDouble()).isEqualTo(0.5);
+        assertThat(m.path("itm_s").path("reference").path("median").asDouble()).isEqualTo(3.0);
+        // ITC as a rate: 6 texts per 1.0 s call.
+        assertThat(m.path("itc_texts_per_s").path("reference").path("median").asDouble()).isEqualTo(6.0);
+        assertThat(m.path("peak_rss_caption_mb").path("reference").path("median").asDouble()).isEqualTo(123.0);
+        assertThat(out.toString()).contains("fake baseline");
+    }
+
+    @Test
+    void aBaselineErrorNamesTheWorkloadAndFailsTheCommand(@TempDir Path tmp) throws Exception {
+        Path script = fakeBaseline(tmp, "{\"error\": \"RuntimeError: boom\"}");
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.run(new String[] {"bench", "--quick", "--repeat", "1", "--threads", "1",
+            "--only", "retrieval", "--torch", "--python", "/bin/sh", "--torch-script", script.toString()},
+                new PrintWriter(out), new PrintWriter(err));
+        assertThat(code).isNotZero();
+        assertThat(err.toString()).contains("'itm'").contains("boom");
+        assertThat(out.toString()).isEmpty();
+    }
+
+    @Test
+    void aBaselineThatDiesAtStartUpIsReported(@TempDir Path tmp) throws Exception {
+        Path script = tmp.resolve("dies.sh");
+        Files.writeString(script, "echo 'no torch here' >&2\nexit 3\n");
+        StringWriter err = new StringWriter();
+        int code = Main.run(new String[] {"bench", "--quick", "--repeat", "1", "--threads", "1",
+            "--only", "caption", "--torch", "--python", "/bin/sh", "--torch-script", script.toString()},
+                new PrintWriter(new StringWriter()), new PrintWriter(err));
+        assertThat(code).isNotZero();
+        assertThat(err.toString()).contains("no torch here").contains("status 3");
+    }
+
+    /** The real script against Debian's python3-torch, where it is installed (not needed to build or test). */
+    @Test
+    void realBaselineScriptAnswersEveryWorkload() throws Exception {
+        Path python = Path.of("/usr/bin/python3");
+        Assumptions.assumeTrue(Files.isExecutable(python)
+                && new ProcessBuilder(python.toString(), "-c", "import torch").start().waitFor() == 0,
+                "python3-torch is not installed");
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.run(new String[] {"bench", "--quick", "--repeat", "1", "--threads", "1", "--json",
+            "--only", "caption,retrieval", "--torch"}, new PrintWriter(out), new PrintWriter(err));
+        assertThat(code).as(err.toString()).isZero();
+        JsonNode m = new ObjectMapper().readTree(out.toString()).path("metrics");
+        for (String key : new String[] {"caption_greedy_s", "caption_beam_s", "vision_b1_s_per_image",
+            "vision_b2_s_per_image", "itm_s", "itc_texts_per_s", "peak_rss_caption_mb", "peak_rss_mb"}) {
+            assertThat(m.path(key).path("reference").path("median").asDouble()).as(key).isPositive();
+        }
     }
 
     @Test
