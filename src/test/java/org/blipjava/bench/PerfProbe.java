@@ -11,7 +11,7 @@ import org.blipjava.tensor.Parallel;
 /**
  * A timing probe for performance work (not a test): vision at batch 1 and the larger batch,
  * interleaved in one process so their ratio is not skewed by load from other jobs, and ITC
- * text embedding. Usage: {@code PerfProbe [threads] [rounds] [parts: vision,itc]}.
+ * text embedding. Usage: {@code PerfProbe [threads] [rounds] [parts: vision,itc,gemm,caption]}.
  */
 public final class PerfProbe {
     private PerfProbe() {}
@@ -30,6 +30,9 @@ public final class PerfProbe {
             }
             SplittableRandom rnd = new SplittableRandom(2);
             int size = config.vision().imageSize();
+            if (parts.contains("caption")) {
+                captionBreakdown(parallel, rounds);
+            }
             if (parts.contains("vision")) {
                 int big = s.visionBatch();
                 float[] pixels = new float[big * 3 * size * size];
@@ -93,6 +96,50 @@ public final class PerfProbe {
                 }
                 System.out.printf("itc median: %.1f texts/s%n", median(tr));
             }
+        }
+    }
+
+    /**
+     * Where a greedy caption's time goes, on the benchmark's captioning model: vision, the
+     * cross-attention keys/values, and each decoding step (1 row, then 3 rows as in beam search).
+     */
+    static void captionBreakdown(Parallel parallel, int rounds) {
+        BenchShapes s = BenchShapes.base();
+        BlipConfig config = s.config();
+        org.blipjava.model.BlipForConditionalGeneration model;
+        try (Arena arena = Arena.ofShared()) {
+            model = org.blipjava.model.BlipForConditionalGeneration.load(RandomWeights.captioning(config, arena, 0),
+                    config, parallel, org.blipjava.tensor.WeightPrecision.F32);
+        }
+        int size = config.vision().imageSize();
+        float[] pixels = new float[3 * size * size];
+        SplittableRandom rnd = new SplittableRandom(3);
+        for (int i = 0; i < pixels.length; i++) {
+            pixels[i] = (float) (2 * rnd.nextDouble() - 1);
+        }
+        int steps = s.captionTokens();
+        for (int r = 0; r < rounds + 2; r++) {
+            long t0 = System.nanoTime();
+            float[] img = model.vision(pixels, 1, size, size).lastHiddenState();
+            long t1 = System.nanoTime();
+            var factory = model.decoderFactory(img, 1, 1 + steps);
+            long t2 = System.nanoTime();
+            StringBuilder per = new StringBuilder();
+            for (int rows : new int[] {1, 3}) {
+                try (var dec = factory.open(new int[rows])) {
+                    int[][] tok = new int[rows][1];
+                    long ts = System.nanoTime();
+                    for (int step = 0; step < steps; step++) {
+                        for (int[] t : tok) {
+                            t[0] = step == 0 ? config.text().bosTokenId() : 1000 + step;
+                        }
+                        dec.forward(tok);
+                    }
+                    per.append(String.format(" | %d rows: %.1f ms/step", rows, (System.nanoTime() - ts) / 1e6 / steps));
+                }
+            }
+            System.out.printf("round %d: vision %.3f s, cross K/V %.3f s%s%n", r, (t1 - t0) / 1e9, (t2 - t1) / 1e9,
+                    per);
         }
     }
 
