@@ -16,6 +16,7 @@ import org.blipjava.generation.GenerationConfig;
 import org.blipjava.generation.GenerationResult;
 import org.blipjava.generation.Generator;
 import org.blipjava.tensor.Parallel;
+import org.blipjava.tensor.WeightPrecision;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -34,6 +35,8 @@ class DecodingAllocationTest {
 
     private static Parallel parallel;
     private static BlipForConditionalGeneration model;
+    /** The same weights stored as bfloat16 (products through the low-precision kernels). */
+    private static BlipForConditionalGeneration bf16Model;
     private static float[] imageEmbeds;
     private static int bos;
 
@@ -54,6 +57,8 @@ class DecodingAllocationTest {
         try (Arena arena = Arena.ofConfined()) {
             StateDict sd = RandomWeights.captioning(config, arena, 7);
             model = BlipForConditionalGeneration.load(sd, config, parallel);
+            bf16Model = BlipForConditionalGeneration.load(RandomWeights.captioning(config, arena, 7), config, parallel,
+                    WeightPrecision.BF16);
         }
         int positions = 50;
         imageEmbeds = new float[positions * WIDTH];
@@ -71,19 +76,26 @@ class DecodingAllocationTest {
 
     @Test
     void greedyStepsAllocateNoActivations() {
-        long perStep = bytesPerStep(1);
+        long perStep = bytesPerStep(model, 1);
         System.out.println("greedy decoding: " + perStep + " bytes allocated per step");
         assertThat(perStep).isLessThan(STEP_BUDGET_BYTES);
     }
 
     @Test
+    void lowPrecisionStepsAllocateNoActivations() {
+        long perStep = bytesPerStep(bf16Model, 1);
+        System.out.println("greedy decoding, bfloat16 weights: " + perStep + " bytes allocated per step");
+        assertThat(perStep).isLessThan(STEP_BUDGET_BYTES);
+    }
+
+    @Test
     void beamStepsAllocateNoActivations() {
-        long perStep = bytesPerStep(3);
+        long perStep = bytesPerStep(model, 3);
         System.out.println("beam search (3 beams): " + perStep + " bytes allocated per step");
         assertThat(perStep).isLessThan(STEP_BUDGET_BYTES);
     }
 
-    private static long bytesPerStep(int beams) {
+    private static long bytesPerStep(BlipForConditionalGeneration m, int beams) {
         ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
         assertThat(threads.isThreadAllocatedMemorySupported()).isTrue();
         threads.setThreadAllocatedMemoryEnabled(true);
@@ -91,16 +103,16 @@ class DecodingAllocationTest {
         // code that is not compiled yet boxes its vectors). The JIT may still recompile during a
         // measurement, which only adds bytes, so the least of several runs of each length counts.
         for (int i = 0; i < 5; i++) {
-            generate(beams, 8);
-            generate(beams, 40);
+            generate(m, beams, 8);
+            generate(m, beams, 40);
         }
         long short8 = Long.MAX_VALUE;
         long long40 = Long.MAX_VALUE;
         for (int i = 0; i < 8; i++) {
             long a0 = threads.getCurrentThreadAllocatedBytes();
-            generate(beams, 8);
+            generate(m, beams, 8);
             long a1 = threads.getCurrentThreadAllocatedBytes();
-            generate(beams, 40);
+            generate(m, beams, 40);
             long a2 = threads.getCurrentThreadAllocatedBytes();
             short8 = Math.min(short8, a1 - a0);
             long40 = Math.min(long40, a2 - a1);
@@ -108,11 +120,11 @@ class DecodingAllocationTest {
         return (long40 - short8) / 32;
     }
 
-    private static void generate(int beams, int tokens) {
-        GenerationConfig cfg = GenerationConfig.forBlip(model.config().text()).toBuilder()
+    private static void generate(BlipForConditionalGeneration m, int beams, int tokens) {
+        GenerationConfig cfg = GenerationConfig.forBlip(m.config().text()).toBuilder()
                 .maxNewTokens(tokens).minNewTokens(tokens).numBeams(beams).build();
         // One maxLength for both lengths, so the cache the decoder opens with is the same size.
-        GenerationResult r = Generator.generate(model.decoderFactory(imageEmbeds, 1, MAX_LENGTH), 1, new int[] {bos},
+        GenerationResult r = Generator.generate(m.decoderFactory(imageEmbeds, 1, MAX_LENGTH), 1, new int[] {bos},
                 cfg);
         assertThat(r.generatedTokens(0)).hasSize(tokens);
     }
