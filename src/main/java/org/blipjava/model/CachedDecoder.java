@@ -28,10 +28,10 @@ final class CachedDecoder implements StepDecoder {
     private float[][] spareKeys;
     private float[][] spareValues;
     private int length;
-    private final BlipTextModel.Workspace workspace;
-    private final float[] last;
-    private final float[] headScratch;
-    private final float[] logits;
+    private BlipTextModel.Workspace workspace;
+    private float[] last;
+    private float[] headScratch;
+    private float[] logits;
     private boolean closed;
 
     CachedDecoder(BlipTextLMHeadModel model, BlipTextModel.CrossKV[] cross, int[] rowEntry, int maxLength) {
@@ -152,5 +152,9 @@ final class CachedDecoder implements StepDecoder {
         values = null;
         spareKeys = null;
         spareValues = null;
+        workspace = null;
+        last = null;
+        headScratch = null;
+        logits = null;
     }
 }
