@@ -88,11 +88,16 @@ public final class BlipTextLMHeadModel {
     }
 
     void predict(float[] hidden, int rows, float[] out) {
+        predict(hidden, rows, new float[rows * bert.hiddenSize()], out);
+    }
+
+    /** As {@link #predict(float[], int, float[])} with the head's transform in {@code scratch} [rows, D]. */
+    void predict(float[] hidden, int rows, float[] scratch, float[] out) {
         Parallel p = bert.parallel();
-        float[] t = transform.forward(p, hidden, rows);
-        Kernels.gelu(p, t, t.length);
-        transformLayerNorm.apply(p, t, rows);
-        decoder.forward(p, t, rows, out);
+        transform.forward(p, hidden, rows, scratch);
+        Kernels.gelu(p, scratch, rows * bert.hiddenSize());
+        transformLayerNorm.apply(p, scratch, rows);
+        decoder.forward(p, scratch, rows, out);
     }
 
     /**

@@ -163,13 +163,15 @@ public final class BlipTextModel {
                 }
             }
         }
-        int[] flat = new int[batch * len];
+        // A workspace for this call alone: its hidden buffer, exactly [batch*len, D], is the result.
+        Workspace ws = new Workspace(this, batch * len);
         for (int b = 0; b < batch; b++) {
-            System.arraycopy(ids[b], 0, flat, b * len, len);
+            System.arraycopy(ids[b], 0, ws.ids, b * len, len);
         }
-        float[] x = embed(flat, batch, len, 0);
+        float[] x = ws.hidden;
+        embed(ws.ids, batch, len, 0, x);
         for (int l = 0; l < layers.size(); l++) {
-            x = layer(l, x, batch, len, selfMask, len, causal, null, cross == null ? null : cross[l], entries);
+            layer(l, x, batch, len, selfMask, len, causal, null, cross == null ? null : cross[l], entries, ws, x);
         }
         return x;
     }
@@ -219,7 +221,8 @@ public final class BlipTextModel {
         float[] ctx = new float[len * d];
         Kernels.attention(parallel, spec, sa.query().forward(parallel, x, len), sa.key().forward(parallel, x, len),
                 sa.value().forward(parallel, x, len), null, null, ctx);
-        float[] h = residualNorm(sa, ctx, x, len);
+        float[] h = new float[len * d];
+        residualNorm(sa, ctx, x, len, h);
         float[] q = layer.crossattention().query().forward(parallel, h, len);
         CrossKV kv = cross[layerIndex];
         int m = kv.len();
@@ -282,13 +285,19 @@ public final class BlipTextModel {
 
     /** Word plus position embeddings (positions {@code start..start+len-1}), layer-normalized, [rows*len, D]. */
     float[] embed(int[] flatIds, int rows, int len, int start) {
+        float[] x = new float[rows * len * config.hiddenSize()];
+        embed(flatIds, rows, len, start, x);
+        return x;
+    }
+
+    /** As {@link #embed(int[], int, int, int)} from {@code flatIds[0..rows*len)} into {@code x}. */
+    void embed(int[] flatIds, int rows, int len, int start, float[] x) {
         int d = config.hiddenSize();
         if (start + len > config.maxPositionEmbeddings()) {
             throw new IllegalArgumentException("sequence of " + (start + len) + " tokens exceeds max_position_embeddings "
                     + config.maxPositionEmbeddings());
         }
-        float[] x = new float[rows * len * d];
-        for (int i = 0; i < flatIds.length; i++) {
+        for (int i = 0; i < rows * len; i++) {
             int id = flatIds[i];
             if (id < 0 || id >= config.vocabSize()) {
                 throw new IllegalArgumentException("token id " + id + " at position " + i
@@ -306,7 +315,6 @@ public final class BlipTextModel {
             }
         }
         embeddingsLayerNorm.apply(parallel, x, rows * len);
-        return x;
     }
 
     /**
@@ -317,18 +325,38 @@ public final class BlipTextModel {
      *                   {@code cache.past()}); null: keys/values are those of {@code x} alone
      * @param cross      this layer's cross-attention keys/values, or null to skip cross-attention
      * @param rowEntry   conditioning input of each row
+     * @return the layer's output [rows*n, D], a new array
      */
     float[] layer(int l, float[] x, int rows, int n, float[] selfMask, int maskStride, boolean causal,
                   SelfKV cache, CrossKV cross, int[] rowEntry) {
+        Workspace ws = new Workspace(this, rows * n);
+        layer(l, x, rows, n, selfMask, maskStride, causal, cache, cross, rowEntry, ws, ws.hidden);
+        return ws.hidden;
+    }
+
+    /**
+     * As {@link #layer(int, float[], int, int, float[], int, boolean, SelfKV, CrossKV, int[])} with
+     * every intermediate activation in {@code ws} (which must hold {@code rows*n} tokens) and the
+     * output written into {@code out} [rows*n, D], which may be {@code x} itself (x is last read
+     * before the output is first written).
+     */
+    void layer(int l, float[] x, int rows, int n, float[] selfMask, int maskStride, boolean causal,
+               SelfKV cache, CrossKV cross, int[] rowEntry, Workspace ws, float[] out) {
         Layer layer = layers.get(l);
         int d = config.hiddenSize();
         int heads = config.numAttentionHeads();
         int hd = config.headDim();
         int tokens = rows * n;
+        if (ws.capacity < tokens) {
+            throw new IllegalArgumentException("workspace holds " + ws.capacity + " tokens, the layer runs " + tokens);
+        }
         Attention sa = layer.attention();
-        float[] q = sa.query().forward(parallel, x, tokens);
-        float[] k = sa.key().forward(parallel, x, tokens);
-        float[] v = sa.value().forward(parallel, x, tokens);
+        float[] q = ws.q;
+        float[] k = ws.k;
+        float[] v = ws.v;
+        sa.query().forward(parallel, x, tokens, q);
+        sa.key().forward(parallel, x, tokens, k);
+        sa.value().forward(parallel, x, tokens, v);
         float[] kAll = k;
         float[] vAll = v;
         int past = 0;
@@ -343,29 +371,28 @@ public final class BlipTextModel {
             kAll = cache.k();
             vAll = cache.v();
         }
-        Kernels.AttentionSpec spec = Kernels.AttentionSpec.dense(rows, n, past + n, heads, hd)
-                .withKvStride(stride).withMaskStride(maskStride);
+        Kernels.AttentionSpec spec = Kernels.AttentionSpec.strided(rows, n, past + n, heads, hd, stride, maskStride);
         if (causal) {
             spec = spec.withCausal(past, SELF_MASK_VALUE);
         }
-        float[] ctx = new float[tokens * d];
-        Kernels.attention(parallel, spec, q, kAll, vAll, null, selfMask, ctx);
-        float[] h = residualNorm(sa, ctx, x, tokens);
+        float[] ctx = ws.ctx;
+        Kernels.attention(parallel, spec, q, kAll, vAll, null, selfMask, ctx, ws.attention);
+        float[] h = ws.h;
+        residualNorm(sa, ctx, x, tokens, h);
         if (cross != null) {
             Attention ca = layer.crossattention();
-            float[] cq = ca.query().forward(parallel, h, tokens);
-            Kernels.AttentionSpec cs = Kernels.AttentionSpec.dense(rows, n, cross.len(), heads, hd)
-                    .withKvStride(cross.len() * d).withMaskStride(cross.len());
-            float[] cctx = new float[tokens * d];
-            Kernels.attention(parallel, cs, cq, cross.k(), cross.v(), rowEntry, cross.additiveMask(), cctx);
-            h = residualNorm(ca, cctx, h, tokens);
+            ca.query().forward(parallel, h, tokens, q);
+            Kernels.AttentionSpec cs = Kernels.AttentionSpec.strided(rows, n, cross.len(), heads, hd, cross.len() * d,
+                    cross.len());
+            Kernels.attention(parallel, cs, q, cross.k(), cross.v(), rowEntry, cross.additiveMask(), ctx, ws.attention);
+            residualNorm(ca, ctx, h, tokens, ws.crossH);
+            h = ws.crossH;
         }
         // The feed-forward block runs a slice of rows at a time so its intermediate activations
         // stay in cache between the two products and GELU (as in the vision tower).
         int inter = layer.intermediate().out();
         int chunk = Math.min(tokens, BlipVisionModel.MLP_CHUNK_ROWS);
-        float[] mid = new float[chunk * inter];
-        float[] out = new float[tokens * d];
+        float[] mid = ws.mid;
         for (int r0 = 0; r0 < tokens; r0 += chunk) {
             int rows0 = Math.min(chunk, tokens - r0);
             layer.intermediate().forward(parallel, h, r0 * d, rows0, mid, 0);
@@ -374,14 +401,68 @@ public final class BlipTextModel {
         }
         Kernels.addInPlace(out, h, tokens * d);
         layer.outputLayerNorm().apply(parallel, out, tokens);
-        return out;
     }
 
-    private float[] residualNorm(Attention a, float[] ctx, float[] residual, int tokens) {
-        float[] y = a.dense().forward(parallel, ctx, tokens);
+    /** {@code y = LayerNorm(dense(ctx) + residual)} over {@code tokens} rows; y is neither input. */
+    private void residualNorm(Attention a, float[] ctx, float[] residual, int tokens, float[] y) {
+        a.dense().forward(parallel, ctx, tokens, y);
         Kernels.addInPlace(y, residual, tokens * config.hiddenSize());
         a.layerNorm().apply(parallel, y, tokens);
-        return y;
+    }
+
+    /**
+     * The activations of {@link #layer} (and the token ids and hidden state of a whole pass) for up
+     * to {@link #capacity} tokens (rows x positions), so that a caller running many steps (a cached
+     * decoder) allocates them once. Each caller owns its own: the model holds none, and one
+     * workspace must not be used by two passes at once.
+     */
+    static final class Workspace {
+        private final int width;
+        private final int intermediate;
+        final Kernels.AttentionScratch attention;
+        private int capacity;
+        int[] ids;
+        float[] hidden;
+        private float[] q;
+        private float[] k;
+        private float[] v;
+        private float[] ctx;
+        private float[] h;
+        private float[] crossH;
+        private float[] mid;
+
+        /** Room for {@code tokens} tokens; attention scratch sized by the first call that needs it. */
+        Workspace(BlipTextModel model, int tokens) {
+            this(model, tokens, new Kernels.AttentionScratch());
+        }
+
+        Workspace(BlipTextModel model, int tokens, Kernels.AttentionScratch attention) {
+            this.width = model.hiddenSize();
+            this.intermediate = model.config.intermediateSize();
+            this.attention = attention;
+            ensure(tokens);
+        }
+
+        int capacity() {
+            return capacity;
+        }
+
+        /** Grows every buffer to hold {@code tokens} tokens; does nothing when they already do. */
+        void ensure(int tokens) {
+            if (tokens <= capacity) {
+                return;
+            }
+            capacity = tokens;
+            ids = new int[tokens];
+            hidden = new float[tokens * width];
+            q = new float[tokens * width];
+            k = new float[tokens * width];
+            v = new float[tokens * width];
+            ctx = new float[tokens * width];
+            h = new float[tokens * width];
+            crossH = new float[tokens * width];
+            mid = new float[Math.min(tokens, BlipVisionModel.MLP_CHUNK_ROWS) * intermediate];
+        }
     }
 
     static int[] entriesOf(int[] rowEntry, int rows, Conditioning c) {

@@ -1,13 +1,17 @@
 package org.blipjava.model;
 
 import org.blipjava.generation.StepDecoder;
+import org.blipjava.tensor.Kernels;
 
 /**
  * A {@link StepDecoder} over {@link BlipTextLMHeadModel} with a per-row self-attention key/value
  * cache and cross-attention keys/values shared per conditioning input.
  *
  * <p>Cache buffers are allocated once when the decoder opens; {@link #select} reorders rows by
- * copying into a second buffer and swapping, so steps allocate only small activations.
+ * copying into a second buffer and swapping. The activations, attention scores and logits of a
+ * step live in a workspace also allocated when the decoder opens (for one token per row; a longer
+ * prompt step grows it once), so a one-token step allocates no buffers. With several threads the
+ * kernels' parallel loops still allocate a few small task objects per call.
  */
 final class CachedDecoder implements StepDecoder {
     private final BlipTextLMHeadModel model;
@@ -24,7 +28,10 @@ final class CachedDecoder implements StepDecoder {
     private float[][] spareKeys;
     private float[][] spareValues;
     private int length;
-    private float[] logits = new float[0];
+    private BlipTextModel.Workspace workspace;
+    private float[] last;
+    private float[] headScratch;
+    private float[] logits;
     private boolean closed;
 
     CachedDecoder(BlipTextLMHeadModel model, BlipTextModel.CrossKV[] cross, int[] rowEntry, int maxLength) {
@@ -45,6 +52,14 @@ final class CachedDecoder implements StepDecoder {
         values = new float[layers][rows * stride];
         spareKeys = new float[layers][rows * stride];
         spareValues = new float[layers][rows * stride];
+        // Attention scores for a step of one token per row: rows x heads tasks over the longer of
+        // the cache and the conditioning.
+        int kvLen = Math.max(maxLength, cross.length == 0 ? 0 : cross[0].len());
+        workspace = new BlipTextModel.Workspace(bert, rows,
+                new Kernels.AttentionScratch(rows, bert.config().numAttentionHeads(), kvLen));
+        last = new float[rows * width];
+        headScratch = new float[rows * width];
+        logits = new float[rows * model.vocabSize()];
     }
 
     @Override
@@ -75,28 +90,27 @@ final class CachedDecoder implements StepDecoder {
             throw new IllegalArgumentException("rows would hold " + (length + n) + " tokens, more than maxLength "
                     + maxLength + " the decoder was opened with");
         }
-        int[] flat = new int[rows * n];
+        BlipTextModel.Workspace ws = workspace;
+        ws.ensure(rows * n);
+        int[] flat = ws.ids;
         for (int r = 0; r < rows; r++) {
             System.arraycopy(tokens[r], 0, flat, r * n, n);
         }
-        float[] x = bert.embed(flat, rows, n, length);
+        float[] x = ws.hidden;
+        bert.embed(flat, rows, n, length, x);
         for (int l = 0; l < cross.length; l++) {
             BlipTextModel.SelfKV cache = new BlipTextModel.SelfKV(keys[l], values[l], stride, length);
-            x = bert.layer(l, x, rows, n, null, 0, true, cache, cross[l], rowEntry);
+            bert.layer(l, x, rows, n, null, 0, true, cache, cross[l], rowEntry, ws, x);
         }
         length += n;
-        float[] last = x;
+        float[] lastTokens = x;
         if (n > 1) {
-            last = new float[rows * width];
+            lastTokens = last;
             for (int r = 0; r < rows; r++) {
                 System.arraycopy(x, ((r + 1) * n - 1) * width, last, r * width, width);
             }
         }
-        int vocab = vocabSize();
-        if (logits.length != rows * vocab) {
-            logits = new float[rows * vocab];
-        }
-        model.predict(last, rows, logits);
+        model.predict(lastTokens, rows, headScratch, logits);
         return logits;
     }
 
@@ -138,5 +152,9 @@ final class CachedDecoder implements StepDecoder {
         values = null;
         spareKeys = null;
         spareValues = null;
+        workspace = null;
+        last = null;
+        headScratch = null;
+        logits = null;
     }
 }

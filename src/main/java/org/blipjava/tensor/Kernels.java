@@ -112,25 +112,35 @@ public final class Kernels {
                                  float[] out) {
         checkLength("x", x, (long) rows * d);
         checkLength("out", out, (long) rows * d);
-        p.forRange(rows, 16, (s, e) -> {
-            for (int r = s; r < e; r++) {
-                int o = r * d;
-                double sum = 0;
-                for (int i = 0; i < d; i++) {
-                    sum += x[o + i];
-                }
-                double mean = sum / d;
-                double sq = 0;
-                for (int i = 0; i < d; i++) {
-                    double t = x[o + i] - mean;
-                    sq += t * t;
-                }
-                double inv = 1.0 / Math.sqrt(sq / d + eps);
-                for (int i = 0; i < d; i++) {
-                    out[o + i] = (float) ((x[o + i] - mean) * inv * gamma[i] + beta[i]);
-                }
+        if (p.threads() == 1 || rows <= LAYER_NORM_GRAIN) {
+            // One chunk: run it here without building a loop body (a decoding step allocates nothing).
+            layerNormRows(x, 0, rows, d, gamma, beta, eps, out);
+            return;
+        }
+        p.forRange(rows, LAYER_NORM_GRAIN, (s, e) -> layerNormRows(x, s, e, d, gamma, beta, eps, out));
+    }
+
+    private static final int LAYER_NORM_GRAIN = 16;
+
+    private static void layerNormRows(float[] x, int s, int e, int d, float[] gamma, float[] beta, double eps,
+                                      float[] out) {
+        for (int r = s; r < e; r++) {
+            int o = r * d;
+            double sum = 0;
+            for (int i = 0; i < d; i++) {
+                sum += x[o + i];
             }
-        });
+            double mean = sum / d;
+            double sq = 0;
+            for (int i = 0; i < d; i++) {
+                double t = x[o + i] - mean;
+                sq += t * t;
+            }
+            double inv = 1.0 / Math.sqrt(sq / d + eps);
+            for (int i = 0; i < d; i++) {
+                out[o + i] = (float) ((x[o + i] - mean) * inv * gamma[i] + beta[i]);
+            }
+        }
     }
 
     /**
@@ -148,31 +158,37 @@ public final class Kernels {
             throw new IllegalArgumentException("range [" + off + ", " + ((long) off + n) + ") outside x of "
                     + x.length + " floats");
         }
-        p.forRange(n, 16384, (s0, e0) -> {
-            int s = off + s0;
-            int e = off + e0;
-            int i = s;
-            int bound = s + F.loopBound(e - s);
-            for (; i < bound; i += LANES) {
-                FloatVector v = FloatVector.fromArray(F, x, i);
-                FloatVector z = v.abs().mul(0.70710678118654752f);
-                FloatVector t = FloatVector.broadcast(F, 1f).div(z.fma(FloatVector.broadcast(F, ERF_P),
-                        FloatVector.broadcast(F, 1f)));
-                FloatVector poly = FloatVector.broadcast(F, ERF_A5);
-                poly = poly.fma(t, FloatVector.broadcast(F, ERF_A4));
-                poly = poly.fma(t, FloatVector.broadcast(F, ERF_A3));
-                poly = poly.fma(t, FloatVector.broadcast(F, ERF_A2));
-                poly = poly.fma(t, FloatVector.broadcast(F, ERF_A1));
-                FloatVector erfc = poly.mul(t).mul(exp(z.mul(z).neg()));
-                FloatVector half = v.mul(0.5f);
-                FloatVector pos = half.mul(FloatVector.broadcast(F, 2f).sub(erfc));
-                FloatVector neg = half.mul(erfc);
-                pos.blend(neg, v.lt(0f)).intoArray(x, i);
-            }
-            for (; i < e; i++) {
-                x[i] = geluScalar(x[i]);
-            }
-        });
+        if (p.threads() == 1 || n <= GELU_GRAIN) {
+            geluRange(x, off, off + n);
+            return;
+        }
+        p.forRange(n, GELU_GRAIN, (s, e) -> geluRange(x, off + s, off + e));
+    }
+
+    private static final int GELU_GRAIN = 16384;
+
+    private static void geluRange(float[] x, int s, int e) {
+        int i = s;
+        int bound = s + F.loopBound(e - s);
+        for (; i < bound; i += LANES) {
+            FloatVector v = FloatVector.fromArray(F, x, i);
+            FloatVector z = v.abs().mul(0.70710678118654752f);
+            FloatVector t = FloatVector.broadcast(F, 1f).div(z.fma(FloatVector.broadcast(F, ERF_P),
+                    FloatVector.broadcast(F, 1f)));
+            FloatVector poly = FloatVector.broadcast(F, ERF_A5);
+            poly = poly.fma(t, FloatVector.broadcast(F, ERF_A4));
+            poly = poly.fma(t, FloatVector.broadcast(F, ERF_A3));
+            poly = poly.fma(t, FloatVector.broadcast(F, ERF_A2));
+            poly = poly.fma(t, FloatVector.broadcast(F, ERF_A1));
+            FloatVector erfc = poly.mul(t).mul(exp(z.mul(z).neg()));
+            FloatVector half = v.mul(0.5f);
+            FloatVector pos = half.mul(FloatVector.broadcast(F, 2f).sub(erfc));
+            FloatVector neg = half.mul(erfc);
+            pos.blend(neg, v.lt(0f)).intoArray(x, i);
+        }
+        for (; i < e; i++) {
+            x[i] = geluScalar(x[i]);
+        }
     }
 
     private static final float ERF_P = 0.3275911f;
@@ -392,59 +408,125 @@ public final class Kernels {
      */
     public static void attention(Parallel p, AttentionSpec spec, float[] q, float[] k, float[] v, int[] kvIndex,
                                  float[] mask, float[] out) {
-        int rows = spec.rows();
-        int heads = spec.heads();
-        int qLen = spec.qLen();
-        int kvLen = spec.kvLen();
-        int hd = spec.headDim();
-        // Several queries per row: scores and context as register-blocked products over a block of
-        // queries (never the whole [heads, q, k] matrix). One or a few (decoding): plain dot products.
-        boolean blocked = qLen >= Gemm.MR;
-        int qBlock = Math.min(qLen, ATTENTION_QUERY_BLOCK);
-        // Tasks run head by head over rows ordered by the entry they read, so consecutive rows that
-        // share an entry (beams, texts scored against one image) reuse its packed keys and values.
-        int[] order = rowsByEntry(rows, kvIndex);
-        int tasks = rows * heads;
-        p.forChunks(tasks, Math.max(1, tasks / (4 * p.threads())), (s, e) -> {
-            if (blocked) {
-                float[] scores = new float[qBlock * kvLen];
-                float[] kt = new float[PackedMatrix.packedLength(hd, kvLen)];
-                float[] vp = new float[PackedMatrix.packedLength(kvLen, hd)];
-                int packedEntry = -1;
-                int packedHead = -1;
-                for (int t = s; t < e; t++) {
-                    int h = t / rows;
-                    int b = order[t % rows];
-                    int entry = kvIndex == null ? b : kvIndex[b];
-                    if (entry != packedEntry || h != packedHead) {
-                        packHead(spec, entry, h, k, v, kt, vp);
-                        packedEntry = entry;
-                        packedHead = h;
-                    }
-                    attentionBlocked(spec, b, h, q, entry, mask, out, scores, kt, vp);
-                }
-            } else {
-                float[] scores = new float[kvLen];
-                for (int t = s; t < e; t++) {
-                    attentionRows(spec, order[t % rows], t / rows, q, k, v, kvIndex, mask, out, scores);
-                }
-            }
-        });
+        attention(p, spec, q, k, v, kvIndex, mask, out, new AttentionScratch());
     }
 
-    private static int[] rowsByEntry(int rows, int[] kvIndex) {
-        Integer[] boxed = new Integer[rows];
+    /**
+     * As {@link #attention(Parallel, AttentionSpec, float[], float[], float[], int[], float[], float[])}
+     * with the row order and the one-query path's scores in the caller's {@code scratch}, so a
+     * decoding step that presized it allocates no buffers (the several-query path still takes its
+     * blocks per chunk). The results are the same.
+     */
+    public static void attention(Parallel p, AttentionSpec spec, float[] q, float[] k, float[] v, int[] kvIndex,
+                                 float[] mask, float[] out, AttentionScratch scratch) {
+        int rows = spec.rows();
+        int tasks = rows * spec.heads();
+        // Several queries per row: scores and context as register-blocked products over a block of
+        // queries (never the whole [heads, q, k] matrix). One or a few (decoding): plain dot products
+        // with a row of scores per task.
+        boolean blocked = spec.qLen() >= Gemm.MR;
+        scratch.ensure(rows, blocked ? 0 : tasks * spec.kvLen());
+        // Tasks run head by head over rows ordered by the entry they read, so consecutive rows that
+        // share an entry (beams, texts scored against one image) reuse its packed keys and values.
+        int[] order = scratch.order;
+        rowsByEntry(rows, kvIndex, order, scratch.keys);
+        float[] taskScores = scratch.scores;
+        if (p.threads() == 1) {
+            // One chunk on this thread, without building a loop body (a decoding step allocates nothing).
+            attentionTasks(spec, 0, tasks, order, q, k, v, kvIndex, mask, out, taskScores);
+            return;
+        }
+        p.forChunks(tasks, Math.max(1, tasks / (4 * p.threads())),
+                (s, e) -> attentionTasks(spec, s, e, order, q, k, v, kvIndex, mask, out, taskScores));
+    }
+
+    /** Tasks {@code [s, e)} of {@link #attention}: task t is head {@code t / rows} of row {@code order[t % rows]}. */
+    private static void attentionTasks(AttentionSpec spec, int s, int e, int[] order, float[] q, float[] k, float[] v,
+                                       int[] kvIndex, float[] mask, float[] out, float[] taskScores) {
+        int rows = spec.rows();
+        int kvLen = spec.kvLen();
+        int hd = spec.headDim();
+        if (spec.qLen() >= Gemm.MR) {
+            float[] scores = new float[Math.min(spec.qLen(), ATTENTION_QUERY_BLOCK) * kvLen];
+            float[] kt = new float[PackedMatrix.packedLength(hd, kvLen)];
+            float[] vp = new float[PackedMatrix.packedLength(kvLen, hd)];
+            int packedEntry = -1;
+            int packedHead = -1;
+            for (int t = s; t < e; t++) {
+                int h = t / rows;
+                int b = order[t % rows];
+                int entry = kvIndex == null ? b : kvIndex[b];
+                if (entry != packedEntry || h != packedHead) {
+                    packHead(spec, entry, h, k, v, kt, vp);
+                    packedEntry = entry;
+                    packedHead = h;
+                }
+                attentionBlocked(spec, b, h, q, entry, mask, out, scores, kt, vp);
+            }
+        } else {
+            // Each task has its own slice of the scores, whichever thread runs it.
+            for (int t = s; t < e; t++) {
+                attentionRows(spec, order[t % rows], t / rows, q, k, v, kvIndex, mask, out, taskScores, t * kvLen);
+            }
+        }
+    }
+
+    /**
+     * Buffers of {@link #attention(Parallel, AttentionSpec, float[], float[], float[], int[], float[], float[],
+     * AttentionScratch)}: the row order and, for one or a few queries per row, a row of scores per
+     * (row, head) task. Grows when a call needs more; presize it to keep every call allocation-free.
+     * Belongs to one caller: not thread-safe.
+     */
+    public static final class AttentionScratch {
+        private int[] order = new int[0];
+        private long[] keys = new long[0];
+        private float[] scores = new float[0];
+
+        /** Empty: the first call sizes it. */
+        public AttentionScratch() {}
+
+        /**
+         * Room for {@code rows} query rows of {@code heads} heads over up to {@code kvLen} keys with
+         * one or a few queries per row.
+         */
+        public AttentionScratch(int rows, int heads, int kvLen) {
+            ensure(rows, rows * heads * kvLen);
+        }
+
+        private void ensure(int rows, int scoreFloats) {
+            if (order.length < rows) {
+                order = new int[rows];
+                keys = new long[rows];
+            }
+            if (scores.length < scoreFloats) {
+                scores = new float[scoreFloats];
+            }
+        }
+    }
+
+    /**
+     * Rows ordered by the entry they read, rows reading one entry in their own order (a stable sort),
+     * into {@code order[0..rows)}; {@code keys} is room for the sort.
+     */
+    private static void rowsByEntry(int rows, int[] kvIndex, int[] order, long[] keys) {
+        boolean sorted = true;
         for (int i = 0; i < rows; i++) {
-            boxed[i] = i;
+            order[i] = i;
+            if (kvIndex != null && i > 0 && kvIndex[i] < kvIndex[i - 1]) {
+                sorted = false;
+            }
         }
-        if (kvIndex != null) {
-            java.util.Arrays.sort(boxed, java.util.Comparator.comparingInt(i -> kvIndex[i]));
+        if (sorted) {
+            return;
         }
-        int[] order = new int[rows];
+        // Entry above, row below: distinct keys, so their order is the stable order by entry.
         for (int i = 0; i < rows; i++) {
-            order[i] = boxed[i];
+            keys[i] = ((long) kvIndex[i] << 32) | i;
         }
-        return order;
+        java.util.Arrays.sort(keys, 0, rows);
+        for (int i = 0; i < rows; i++) {
+            order[i] = (int) keys[i];
+        }
     }
 
     /** One head's K^T [hd, kvLen] and V [kvLen, hd] of one entry, packed for {@link Gemm#range}. */
@@ -506,7 +588,7 @@ public final class Kernels {
     }
 
     private static void attentionRows(AttentionSpec spec, int b, int h, float[] q, float[] k, float[] v,
-                                      int[] kvIndex, float[] mask, float[] out, float[] scores) {
+                                      int[] kvIndex, float[] mask, float[] out, float[] scores, int so) {
         int qLen = spec.qLen();
         int kvLen = spec.kvLen();
         int hd = spec.headDim();
@@ -524,9 +606,9 @@ public final class Kernels {
                 } else if (mask != null) {
                     sc += mask[entry * spec.maskStride() + j];
                 }
-                scores[j] = sc;
+                scores[so + j] = sc;
             }
-            softmaxRow(scores, 0, kvLen);
+            softmaxRow(scores, so, kvLen);
             int oo = qo;
             int bound = F.loopBound(hd);
             int d = 0;
@@ -534,14 +616,14 @@ public final class Kernels {
                 FloatVector acc = FloatVector.zero(F);
                 int vo = kvBase + d;
                 for (int j = 0; j < kvLen; j++, vo += width) {
-                    acc = FloatVector.fromArray(F, v, vo).fma(FloatVector.broadcast(F, scores[j]), acc);
+                    acc = FloatVector.fromArray(F, v, vo).fma(FloatVector.broadcast(F, scores[so + j]), acc);
                 }
                 acc.intoArray(out, oo + d);
             }
             for (; d < hd; d++) {
                 float acc = 0f;
                 for (int j = 0; j < kvLen; j++) {
-                    acc = Math.fma(scores[j], v[kvBase + j * width + d], acc);
+                    acc = Math.fma(scores[so + j], v[kvBase + j * width + d], acc);
                 }
                 out[oo + d] = acc;
             }
@@ -567,8 +649,18 @@ public final class Kernels {
                                 int kvStride, int maskStride, boolean causal, int pastLen, float causalMaskValue) {
         /** Plain attention over contiguous [rows, len, width] keys/values. */
         public static AttentionSpec dense(int rows, int qLen, int kvLen, int heads, int headDim) {
+            return strided(rows, qLen, kvLen, heads, headDim, kvLen * heads * headDim, kvLen);
+        }
+
+        /**
+         * Plain attention with key/value entries {@code kvStride} floats apart and mask entries
+         * {@code maskStride} apart (one record, where {@code dense(..).withKvStride(..).withMaskStride(..)}
+         * builds three).
+         */
+        public static AttentionSpec strided(int rows, int qLen, int kvLen, int heads, int headDim, int kvStride,
+                                            int maskStride) {
             return new AttentionSpec(rows, qLen, kvLen, heads, headDim, (float) (1.0 / Math.sqrt(headDim)),
-                    kvLen * heads * headDim, kvLen, false, 0, 0f);
+                    kvStride, maskStride, false, 0, 0f);
         }
 
         /** The same with a causal mask over {@code pastLen} cached plus the new positions. */

@@ -38,16 +38,21 @@ final class LowPrecision {
         byte[] q = bm.q8();
         float[] scales = bm.scales();
         int block = Math.max(MR, (A_BLOCK_FLOATS / Math.max(1, k)) / MR * MR);
-        float[] scratch = new float[MR * NR];
+        // Only a partial last panel goes through a scratch tile (taken when first needed, so a
+        // product over full panels, such as a decoding step's, allocates nothing).
+        float[] scratch = null;
         for (int rb = r0; rb < r1; rb += block) {
             int re = Math.min(r1, rb + block);
             for (int panel = p0; panel < p1; panel++) {
                 int col = panel * NR;
                 int valid = Math.min(NR, n - col);
                 int bOff = panel * k * NR;
+                boolean direct = valid == NR;
+                if (!direct && scratch == null) {
+                    scratch = new float[MR * NR];
+                }
                 int r = rb;
                 for (; r + MR <= re; r += MR) {
-                    boolean direct = valid == NR;
                     float[] dst = direct ? c : scratch;
                     int d0 = direct ? cOff + r * ldc + col : 0;
                     int ld = direct ? ldc : NR;
@@ -63,12 +68,16 @@ final class LowPrecision {
                     }
                 }
                 for (; r < re; r++) {
+                    float[] dst = direct ? c : scratch;
+                    int d0 = direct ? cOff + r * ldc + col : 0;
                     if (h != null) {
-                        kernel1h(a, aOff + r * lda, h, bOff, k, scratch, 0);
+                        kernel1h(a, aOff + r * lda, h, bOff, k, dst, d0);
                     } else {
-                        kernel1q(a, aOff + r * lda, q, bOff, k, scratch, 0);
+                        kernel1q(a, aOff + r * lda, q, bOff, k, dst, d0);
                     }
-                    System.arraycopy(scratch, 0, c, cOff + r * ldc + col, valid);
+                    if (!direct) {
+                        System.arraycopy(scratch, 0, c, cOff + r * ldc + col, valid);
+                    }
                 }
                 for (r = rb; r < re; r++) {
                     int off = cOff + r * ldc + col;

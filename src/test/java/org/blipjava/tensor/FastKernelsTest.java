@@ -93,6 +93,7 @@ class FastKernelsTest {
         int rows = 4;
         int entries = 2;
         int[] kvIndex = {1, 0, 1, 1};
+        Kernels.AttentionScratch scratch = new Kernels.AttentionScratch(1, heads, 4);
         for (int qLen : new int[] {1, 3, 9, 50}) {
             for (boolean causal : new boolean[] {false, true}) {
                 int kvLen = causal ? qLen + 2 : 37;
@@ -110,6 +111,16 @@ class FastKernelsTest {
                 float[] out = new float[rows * qLen * width];
                 try (Parallel p = new Parallel(2)) {
                     Kernels.attention(p, spec, q, k, v, kvIndex, mask, out);
+                }
+                // The caller's scratch (kept from one shape to the next, grown when too small) gives
+                // the same context on one thread and on several.
+                for (int threads : new int[] {1, 2}) {
+                    float[] again = new float[out.length];
+                    try (Parallel p = new Parallel(threads)) {
+                        Kernels.attention(p, spec, q, k, v, kvIndex, mask, again, scratch);
+                    }
+                    assertThat(again).as("scratch, %d threads, qLen %d causal %s", threads, qLen, causal)
+                            .containsExactly(out);
                 }
                 for (int b = 0; b < rows; b++) {
                     int e = kvIndex[b];
