@@ -85,6 +85,19 @@ final class Gemm {
                 int col = panel * NR;
                 int valid = Math.min(NR, n - col);
                 int bOff = panel * k * NR;
+                if (re - rb < MR && panel + 1 < p1 && n - col >= 2 * NR) {
+                    // Fewer rows than a tile (decoding): two panels per pass give the core four
+                    // independent chains and two streams of B, which memory-bound products need.
+                    for (int r = rb; r < re; r++) {
+                        kernel1x2(a, aOff + r * lda, b, bOff, k, c, cOff + r * ldc + col);
+                        if (bias != null) {
+                            addBias(c, cOff + r * ldc + col, bias, col, NR);
+                            addBias(c, cOff + r * ldc + col + NR, bias, col + NR, NR);
+                        }
+                    }
+                    panel++;
+                    continue;
+                }
                 if (valid == NR) {
                     int r = rb;
                     for (; r + MR <= re; r += MR) {
@@ -184,6 +197,29 @@ final class Gemm {
         c0 += ldc;
         c50.intoArray(c, c0);
         c51.intoArray(c, c0 + LANES);
+    }
+
+    /**
+     * One row by two adjacent panels ({@code 2*NR} columns), each element the same chain of
+     * operations as in {@link #kernel1}.
+     */
+    static void kernel1x2(float[] a, int a0, float[] b, int bOff, int k, float[] c, int c0) {
+        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
+        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+        int bOff2 = bOff + k * NR;
+        for (int kk = 0; kk < k; kk++) {
+            int bo = bOff + kk * NR;
+            int bo2 = bOff2 + kk * NR;
+            FloatVector x = FloatVector.broadcast(F, a[a0 + kk]);
+            c00 = FloatVector.fromArray(F, b, bo).fma(x, c00);
+            c01 = FloatVector.fromArray(F, b, bo + LANES).fma(x, c01);
+            c10 = FloatVector.fromArray(F, b, bo2).fma(x, c10);
+            c11 = FloatVector.fromArray(F, b, bo2 + LANES).fma(x, c11);
+        }
+        c00.intoArray(c, c0);
+        c01.intoArray(c, c0 + LANES);
+        c10.intoArray(c, c0 + NR);
+        c11.intoArray(c, c0 + NR + LANES);
     }
 
     /** One row by NR columns over the whole of k (the same chain of operations as {@link #kernel6}). */

@@ -72,16 +72,29 @@ class FastKernelsTest {
     void aRowGetsTheSameBitsWhateverItsPositionInTheBatch() {
         Random rnd = new Random(4);
         int in = 50;
-        int out = 40;
+        // Panel pairs (the few-row kernel), one lone full panel and a partial one.
+        int out = 3 * PackedMatrix.panelWidth() + 5;
         float[] x = random(rnd, 9 * in);
+        float[] b = random(rnd, out);
         PackedMatrix pm = PackedMatrix.ofLinearWeight(random(rnd, out * in), out, in);
         float[] all = new float[9 * out];
-        float[] last = new float[out];
+        float[] three = new float[3 * out];
         try (Parallel p = new Parallel(2)) {
-            Kernels.linear(p, x, 9, pm, null, all);
-            Kernels.linear(p, java.util.Arrays.copyOfRange(x, 8 * in, 9 * in), 1, pm, null, last);
+            // Rows 0-5 go through the 6-row tile, 6-8 through the few-row path, as do the 3-row
+            // batch (beam search) and every single row (greedy decoding).
+            Kernels.linear(p, x, 9, pm, b, all);
+            Kernels.linear(p, java.util.Arrays.copyOfRange(x, 0, 3 * in), 3, pm, b, three);
+            for (int r = 0; r < 9; r++) {
+                float[] alone = new float[out];
+                Kernels.linear(p, java.util.Arrays.copyOfRange(x, r * in, (r + 1) * in), 1, pm, b, alone);
+                assertThat(java.util.Arrays.copyOfRange(all, r * out, (r + 1) * out)).as("row %d", r)
+                        .containsExactly(alone);
+                if (r < 3) {
+                    assertThat(java.util.Arrays.copyOfRange(three, r * out, (r + 1) * out)).as("row %d of 3", r)
+                            .containsExactly(alone);
+                }
+            }
         }
-        assertThat(java.util.Arrays.copyOfRange(all, 8 * out, 9 * out)).containsExactly(last);
     }
 
     @Test
