@@ -110,20 +110,33 @@ public final class Kernels {
      */
     public static void layerNorm(Parallel p, float[] x, int rows, int d, float[] gamma, float[] beta, double eps,
                                  float[] out) {
+        layerNorm(p, x, rows, d, gamma, beta, eps, out, null, null);
+    }
+
+    /**
+     * As {@link #layerNorm(Parallel, float[], int, int, float[], float[], double, float[])}, also
+     * keeping what the backward pass needs: the normalized input before gamma and beta, and each
+     * row's {@code 1/sqrt(var + eps)}.
+     *
+     * @param xhat [rows, d] normalized input, or null
+     * @param rstd [rows] inverse standard deviations, or null
+     */
+    public static void layerNorm(Parallel p, float[] x, int rows, int d, float[] gamma, float[] beta, double eps,
+                                 float[] out, float[] xhat, double[] rstd) {
         checkLength("x", x, (long) rows * d);
         checkLength("out", out, (long) rows * d);
         if (p.threads() == 1 || rows <= LAYER_NORM_GRAIN) {
             // One chunk: run it here without building a loop body (a decoding step allocates nothing).
-            layerNormRows(x, 0, rows, d, gamma, beta, eps, out);
+            layerNormRows(x, 0, rows, d, gamma, beta, eps, out, xhat, rstd);
             return;
         }
-        p.forRange(rows, LAYER_NORM_GRAIN, (s, e) -> layerNormRows(x, s, e, d, gamma, beta, eps, out));
+        p.forRange(rows, LAYER_NORM_GRAIN, (s, e) -> layerNormRows(x, s, e, d, gamma, beta, eps, out, xhat, rstd));
     }
 
     private static final int LAYER_NORM_GRAIN = 16;
 
     private static void layerNormRows(float[] x, int s, int e, int d, float[] gamma, float[] beta, double eps,
-                                      float[] out) {
+                                      float[] out, float[] xhat, double[] rstd) {
         for (int r = s; r < e; r++) {
             int o = r * d;
             double sum = 0;
@@ -137,8 +150,15 @@ public final class Kernels {
                 sq += t * t;
             }
             double inv = 1.0 / Math.sqrt(sq / d + eps);
+            if (rstd != null) {
+                rstd[r] = inv;
+            }
             for (int i = 0; i < d; i++) {
-                out[o + i] = (float) ((x[o + i] - mean) * inv * gamma[i] + beta[i]);
+                double h = (x[o + i] - mean) * inv;
+                if (xhat != null) {
+                    xhat[o + i] = (float) h;
+                }
+                out[o + i] = (float) (h * gamma[i] + beta[i]);
             }
         }
     }

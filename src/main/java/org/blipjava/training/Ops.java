@@ -97,29 +97,7 @@ public final class Ops {
         float[] xhat = new float[rows * d];
         double[] rstd = new double[rows];
         float[] ga = gamma.data();
-        float[] be = beta.data();
-        p.forRange(rows, 16, (s, e) -> {
-            for (int r = s; r < e; r++) {
-                int o = r * d;
-                double sum = 0;
-                for (int i = 0; i < d; i++) {
-                    sum += xs[o + i];
-                }
-                double mean = sum / d;
-                double sq = 0;
-                for (int i = 0; i < d; i++) {
-                    double v = xs[o + i] - mean;
-                    sq += v * v;
-                }
-                double inv = 1.0 / Math.sqrt(sq / d + eps);
-                rstd[r] = inv;
-                for (int i = 0; i < d; i++) {
-                    double h = (xs[o + i] - mean) * inv;
-                    xhat[o + i] = (float) h;
-                    y[o + i] = (float) (h * ga[i] + be[i]);
-                }
-            }
-        });
+        Kernels.layerNorm(p, xs, rows, d, ga, beta.data(), eps, y, xhat, rstd);
         Tensor r = out(y, true, rows, d);
         onGrad(t, r, () -> {
             float[] g = r.grad();
