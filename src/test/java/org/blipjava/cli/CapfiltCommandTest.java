@@ -43,7 +43,7 @@ class CapfiltCommandTest {
         for (int i = 0; i < n; i++) {
             BufferedImage img = new BufferedImage(16, 16, BufferedImage.TYPE_INT_RGB);
             Graphics2D g = img.createGraphics();
-            g.setColor(new Color(40 * i, 200 - 30 * i, 90));
+            g.setColor(new Color((40 * i) % 256, Math.floorMod(200 - 30 * i, 256), 90));
             g.fillRect(0, 0, 16, 16);
             g.dispose();
             ImageIO.write(img, "png", dir.resolve(i + ".png").toFile());
@@ -79,6 +79,67 @@ class CapfiltCommandTest {
             assertTrue(Files.isRegularFile(out.resolve("captions.jsonl")));
             assertTrue(Files.isRegularFile(out.resolve("report.html")));
         }
+    }
+
+    /**
+     * A run killed with SIGKILL (no shutdown hooks, no finally blocks) in a separate JVM, then
+     * run again, leaves exactly the files of an uninterrupted run.
+     */
+    @Test
+    void aRunKilledWithSigkillResumesToTheSameBytes() throws Exception {
+        Fixtures.FixtureSet set = Fixtures.sets().get(0);
+        Path data = dataset(24);
+        Path whole = tmp.resolve("whole");
+        Path killed = tmp.resolve("killed");
+        java.util.function.Function<Path, String[]> args = out -> new String[] {"capfilt", "--captioner",
+            set.model("tiny-caption").toString(), "--filter", set.model("tiny-itm").toString(), "--input",
+            data.toString(), "--output", out.toString(), "--num-captions", "2", "--top-k", "2", "--shard-size", "2",
+            "--batch-size", "1", "--threads", "1", "--no-progress"};
+        Run reference = run(args.apply(whole));
+        assertEquals(0, reference.exit(), reference.err());
+
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(
+                ProcessHandle.current().info().command().orElseThrow(), "--add-modules", "jdk.incubator.vector",
+                "--enable-native-access=ALL-UNNAMED", "-Xmx1g", "-cp", System.getProperty("java.class.path"),
+                Main.class.getName()));
+        cmd.addAll(java.util.List.of(args.apply(killed)));
+        Process child = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(tmp.resolve("child.log").toFile()).start();
+        Path parts = killed.resolve("parts");
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (child.isAlive() && !hasFile(parts) && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertTrue(child.isAlive(), "the child finished (or failed) before it could be killed: "
+                + Files.readString(tmp.resolve("child.log")));
+        child.destroyForcibly();
+        assertEquals(137, child.waitFor(), "killed by SIGKILL");
+        assertTrue(hasFile(parts), "at least one shard was written before the kill");
+        assertFalse(Files.exists(killed.resolve("decisions.jsonl")), "the killed run had not finished");
+
+        Run resumed = run(args.apply(killed));
+        assertEquals(0, resumed.exit(), resumed.err());
+        assertEquals(tree(whole), tree(killed));
+    }
+
+    private static boolean hasFile(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return false;
+        }
+        try (var s = Files.list(dir)) {
+            return s.anyMatch(f -> !f.getFileName().toString().startsWith("."));
+        }
+    }
+
+X
+    private static Map<String, String> tree(Path dir) throws IOException {
+        Map<String, String> out = new java.util.TreeMap<>();
+        try (var s = Files.walk(dir)) {
+            for (Path f : (Iterable<Path>) s.filter(Files::isRegularFile)::iterator) {
+                out.put(dir.relativize(f).toString(), java.util.HexFormat.of().formatHex(Files.readAllBytes(f)));
+            }
+        }
+        return out;
     }
 
     @Test
