@@ -131,7 +131,7 @@ class CapfiltCommandTest {
         }
     }
 
-X
+    /** Every file under {@code dir} by relative path, with its bytes in hex (so a difference names the file). */
     private static Map<String, String> tree(Path dir) throws IOException {
         Map<String, String> out = new java.util.TreeMap<>();
         try (var s = Files.walk(dir)) {
