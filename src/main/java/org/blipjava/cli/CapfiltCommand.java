@@ -262,7 +262,8 @@ final class CapfiltCommand implements Callable<Integer> {
                 description = "Momentum features kept as extra ITC negatives (default: 57600).")
         Integer queueSize;
 
-        @Option(names = "--augment", description = "Random resized crops and flips of the fine-tuning images.")
+        @Option(names = "--augment",
+                description = "BLIP's training augmentation of the fine-tuning images: random resized crops, flips, RandAugment.")
         boolean augment;
 
         @Option(names = "--threshold", defaultValue = "0.5", description = "ITM threshold (default: ${DEFAULT-VALUE}).")

@@ -20,6 +20,7 @@ import org.blipjava.hub.DownloadListener;
 import org.blipjava.hub.ModelLocator;
 import org.blipjava.tensor.Parallel;
 import org.blipjava.training.CaptionData;
+import org.blipjava.training.RandAugment;
 import org.blipjava.training.RetrievalSettings;
 import org.blipjava.training.ShapesData;
 import org.blipjava.training.Trainer;
@@ -41,7 +42,7 @@ import picocli.CommandLine.Spec;
             "(BlipForQuestionAnswering, --task vqa) or retrieval model (BlipForImageTextRetrieval, --task retrieval)",
             "with BLIP's recipe: LM loss with label smoothing (caption, vqa) or ITC with momentum distillation and a",
             "feature queue plus ITM with hard negatives (retrieval); AdamW, linear warm-up then cosine decay,",
-            "random resized crops and flips.",
+            "random resized crops and flips, then RandAugment(2, 5).",
             "Writes resumable checkpoints to OUTPUT/checkpoints/step-N/ (each a loadable model directory) and the",
             "trained model to OUTPUT/final/. Caption and retrieval data: Karpathy COCO/Flickr JSON, BLIP's [{image, caption}]",
             "lists, or the Flickr30k CSV; VQA data: BLIP's [{image, question, answer: [..]}] lists. Settings may also come from --config FILE, a JSON object keyed by the long flag",
@@ -140,8 +141,17 @@ final class TrainCommand implements Callable<Integer> {
             description = "Truncate captions to N tokens (default: ${DEFAULT-VALUE}).")
     int maxTextLength;
 
-    @Option(names = "--no-augment", description = "Train on the plainly resized images (no random crops and flips).")
+    @Option(names = "--no-augment",
+            description = "Train on the plainly resized images (no random crops, flips or RandAugment).")
     boolean noAugment;
+
+    @Option(names = "--randaugment", paramLabel = "N,M", defaultValue = "2,5",
+            description = "After crops and flips, BLIP's RandAugment: N ops per image, each applied half of the time,"
+                    + " at magnitude M of 10 (default: ${DEFAULT-VALUE}).")
+    String randAugment;
+
+    @Option(names = "--no-randaugment", description = "Keep the random crops and flips but leave out RandAugment.")
+    boolean noRandAugment;
 
     @Option(names = "--temperature", paramLabel = "T", defaultValue = "0.07",
             description = "Retrieval: ITC temperature (default: ${DEFAULT-VALUE}).")
@@ -206,10 +216,16 @@ final class TrainCommand implements Callable<Integer> {
         }
         validate();
         TrainingSettings settings;
+        RandAugment randAugmentation;
+        try {
+            randAugmentation = noRandAugment ? null : RandAugment.parse(randAugment);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--randaugment: " + e.getMessage());
+        }
         try {
             settings = new TrainingSettings(epochs, batchSize, gradAccum, lr, minLr, weightDecay, warmupSteps,
-                    maxGradNorm, seed, labelSmoothing, prompt, maxTextLength, !noAugment, validateEvery, checkpointEvery,
-                    keepCheckpoints, maxLength, valImages, maxSteps);
+                    maxGradNorm, seed, labelSmoothing, prompt, maxTextLength, !noAugment, randAugmentation,
+                    validateEvery, checkpointEvery, keepCheckpoints, maxLength, valImages, maxSteps);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }

@@ -4,10 +4,10 @@ import org.blipjava.image.BicubicResampler;
 import org.blipjava.image.RgbImage;
 
 /**
- * BLIP's training-time image transform ({@code transform_train} without RandAugment): a random
- * resized crop as torchvision's {@code RandomResizedCrop(size, scale=(minScale, maxScale))} with
- * aspect ratios in [3/4, 4/3], resized with Pillow's bicubic filter, then a horizontal flip with
- * probability 1/2.
+ * BLIP's training-time crop and flip ({@code transform_train} up to {@link RandAugment}, which the
+ * trainer applies next): a random resized crop as torchvision's {@code RandomResizedCrop(size,
+ * scale=(minScale, maxScale))} with aspect ratios in [3/4, 4/3], resized with Pillow's bicubic
+ * filter, then a horizontal flip with probability 1/2.
  *
  * @param width    output width
  * @param height   output height

@@ -208,6 +208,7 @@ public final class Trainer {
         final TrainingListener listener;
         final TrainingRandom rng = new TrainingRandom(settings.seed());
         final ImageAugmentation augmentation;
+        final RandAugment randAugment;
         final Map<String, String> failed = new TreeMap<>();
         final List<Double> losses = new ArrayList<>();
         final List<ValidationResult> validations = new ArrayList<>();
@@ -227,6 +228,7 @@ public final class Trainer {
             this.totalSteps = totalSteps(task.size());
             this.augmentation = settings.augment()
                     ? ImageAugmentation.blip(processor.config().width(), processor.config().height()) : null;
+            this.randAugment = settings.augment() ? settings.randAugment() : null;
         }
 
         void fresh() throws IOException {
@@ -408,9 +410,18 @@ public final class Trainer {
                     continue;
                 }
                 examples[images.size()] = ex;
-                images.add(augmentation == null ? img : augmentation.apply(img, rng));
+                images.add(augment(img));
             }
             return new Batch(processor.preprocessBatch(images), examples);
+        }
+
+        /** BLIP's order: crop and flip, then RandAugment on the crop, all drawn from the run's stream. */
+        RgbImage augment(RgbImage img) {
+            if (augmentation == null) {
+                return img;
+            }
+            RgbImage cropped = augmentation.apply(img, rng);
+            return randAugment == null ? cropped : randAugment.apply(cropped, rng);
         }
 
         /** Writes a complete checkpoint under a temporary name, renames it into place, prunes old ones. */
@@ -509,16 +520,26 @@ public final class Trainer {
         s.put("prompt", settings.prompt());
         s.put("max_text_length", settings.maxTextLength());
         s.put("augment", settings.augment());
+        if (settings.augment() && settings.randAugment() != null) {
+            // Only when on, so checkpoints written before RandAugment existed resume without it.
+            s.put("randaugment", settings.randAugment().describe());
+        }
         return s;
     }
 
     private void checkSameRun(JsonNode saved, Path dir) {
         ObjectNode now = settingsJson();
-        for (Map.Entry<String, JsonNode> e : now.properties()) {
-            JsonNode old = saved.get(e.getKey());
-            if (old == null || !old.asText().equals(e.getValue().asText())) {
+        java.util.Set<String> keys = new java.util.TreeSet<>();
+        now.properties().forEach(e -> keys.add(e.getKey()));
+        // Optional settings (randaugment) are absent when off, so a key only the checkpoint has differs too.
+        saved.properties().forEach(e -> keys.add(e.getKey()));
+        for (String key : keys) {
+            JsonNode old = saved.get(key);
+            JsonNode cur = now.get(key);
+            if (old == null || cur == null || !old.asText().equals(cur.asText())) {
                 throw new IllegalStateException(dir.resolve(STATE_FILE) + ": the checkpoint was trained with "
-                        + e.getKey() + " = " + old + " but this run has " + e.getValue()
+                        + key + " = " + (old == null ? "(off)" : old) + " but this run has "
+                        + (cur == null ? "(off)" : cur)
                         + "; resume with the same settings or start in a new output directory");
             }
         }

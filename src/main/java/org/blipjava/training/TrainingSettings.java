@@ -3,7 +3,7 @@ package org.blipjava.training;
 /**
  * Settings of a captioning fine-tuning run. {@link #defaults()} follows BLIP's COCO captioning
  * recipe where it applies (AdamW with weight decay 0.05, label smoothing 0.1, random resized
- * crops with scale (0.5, 1) and flips, captions of at most 40 tokens).
+ * crops with scale (0.5, 1) and flips followed by RandAugment(2, 5), captions of at most 40 tokens).
  *
  * @param epochs              passes over the training captions
  * @param batchSize           examples per forward/backward pass
@@ -19,7 +19,10 @@ package org.blipjava.training;
  *                            (BLIP: "a picture of "), whose tokens are not trained on; null or
  *                            empty for none
  * @param maxTextLength       captions are truncated to this many tokens, [DEC] and [SEP] included
- * @param augment             whether to apply {@link ImageAugmentation} to training images
+ * @param augment             whether to apply {@link ImageAugmentation} (and {@code randAugment}) to
+ *                            training images
+ * @param randAugment         applied after the crop and flip when {@code augment} is on; null for
+ *                            crops and flips only
  * @param validateEvery       validate before training and every this many optimizer steps (0:
  *                            only at the end)
  * @param checkpointEvery     write a resumable checkpoint every this many steps (0: only at the end)
@@ -32,6 +35,7 @@ package org.blipjava.training;
 public record TrainingSettings(int epochs, int batchSize, int gradAccum, double lr, double minLr,
                                double weightDecay, int warmupSteps, double maxGradNorm, long seed,
                                double labelSmoothing, String prompt, int maxTextLength, boolean augment,
+                               RandAugment randAugment,
                                int validateEvery, int checkpointEvery, int keepCheckpoints,
                                int maxGenerationLength, int validationImages, int stopAfterSteps) {
     public TrainingSettings {
@@ -71,60 +75,67 @@ public record TrainingSettings(int epochs, int batchSize, int gradAccum, double 
 
     /** BLIP's captioning fine-tuning settings (lr 1e-5, 5 epochs, batch 8) with no prompt. */
     public static TrainingSettings defaults() {
-        return new TrainingSettings(5, 8, 1, 1e-5, 0, 0.05, 0, 1.0, 42, 0.1, null, 40, true, 0, 0, 2, 20, 0, 0);
+        return new TrainingSettings(5, 8, 1, 1e-5, 0, 0.05, 0, 1.0, 42, 0.1, null, 40, true, RandAugment.blip(), 0, 0, 2, 20, 0, 0);
     }
 
     public TrainingSettings withEpochs(int v) {
         return new TrainingSettings(v, batchSize, gradAccum, lr, minLr, weightDecay, warmupSteps, maxGradNorm, seed,
-                labelSmoothing, prompt, maxTextLength, augment, validateEvery, checkpointEvery, keepCheckpoints,
+                labelSmoothing, prompt, maxTextLength, augment, randAugment, validateEvery, checkpointEvery, keepCheckpoints,
                 maxGenerationLength, validationImages, stopAfterSteps);
     }
 
     public TrainingSettings withBatch(int batch, int accum) {
         return new TrainingSettings(epochs, batch, accum, lr, minLr, weightDecay, warmupSteps, maxGradNorm, seed,
-                labelSmoothing, prompt, maxTextLength, augment, validateEvery, checkpointEvery, keepCheckpoints,
+                labelSmoothing, prompt, maxTextLength, augment, randAugment, validateEvery, checkpointEvery, keepCheckpoints,
                 maxGenerationLength, validationImages, stopAfterSteps);
     }
 
     public TrainingSettings withOptimizer(double peakLr, double finalLr, double decay, int warmup, double clip) {
         return new TrainingSettings(epochs, batchSize, gradAccum, peakLr, finalLr, decay, warmup, clip, seed,
-                labelSmoothing, prompt, maxTextLength, augment, validateEvery, checkpointEvery, keepCheckpoints,
+                labelSmoothing, prompt, maxTextLength, augment, randAugment, validateEvery, checkpointEvery, keepCheckpoints,
                 maxGenerationLength, validationImages, stopAfterSteps);
     }
 
     public TrainingSettings withSeed(long v) {
         return new TrainingSettings(epochs, batchSize, gradAccum, lr, minLr, weightDecay, warmupSteps, maxGradNorm, v,
-                labelSmoothing, prompt, maxTextLength, augment, validateEvery, checkpointEvery, keepCheckpoints,
+                labelSmoothing, prompt, maxTextLength, augment, randAugment, validateEvery, checkpointEvery, keepCheckpoints,
                 maxGenerationLength, validationImages, stopAfterSteps);
     }
 
     public TrainingSettings withText(double smoothing, String textPrompt, int maxTokens) {
         return new TrainingSettings(epochs, batchSize, gradAccum, lr, minLr, weightDecay, warmupSteps, maxGradNorm,
-                seed, smoothing, textPrompt, maxTokens, augment, validateEvery, checkpointEvery, keepCheckpoints,
+                seed, smoothing, textPrompt, maxTokens, augment, randAugment, validateEvery, checkpointEvery, keepCheckpoints,
                 maxGenerationLength, validationImages, stopAfterSteps);
     }
 
     public TrainingSettings withAugment(boolean v) {
         return new TrainingSettings(epochs, batchSize, gradAccum, lr, minLr, weightDecay, warmupSteps, maxGradNorm,
-                seed, labelSmoothing, prompt, maxTextLength, v, validateEvery, checkpointEvery, keepCheckpoints,
+                seed, labelSmoothing, prompt, maxTextLength, v, randAugment, validateEvery, checkpointEvery, keepCheckpoints,
+                maxGenerationLength, validationImages, stopAfterSteps);
+    }
+
+    /** These settings with {@code v} (null: none) applied after crops and flips when augmenting. */
+    public TrainingSettings withRandAugment(RandAugment v) {
+        return new TrainingSettings(epochs, batchSize, gradAccum, lr, minLr, weightDecay, warmupSteps, maxGradNorm,
+                seed, labelSmoothing, prompt, maxTextLength, augment, v, validateEvery, checkpointEvery, keepCheckpoints,
                 maxGenerationLength, validationImages, stopAfterSteps);
     }
 
     public TrainingSettings withIntervals(int validate, int checkpoint, int keep) {
         return new TrainingSettings(epochs, batchSize, gradAccum, lr, minLr, weightDecay, warmupSteps, maxGradNorm,
-                seed, labelSmoothing, prompt, maxTextLength, augment, validate, checkpoint, keep,
+                seed, labelSmoothing, prompt, maxTextLength, augment, randAugment, validate, checkpoint, keep,
                 maxGenerationLength, validationImages, stopAfterSteps);
     }
 
     public TrainingSettings withValidation(int generationLength, int images) {
         return new TrainingSettings(epochs, batchSize, gradAccum, lr, minLr, weightDecay, warmupSteps, maxGradNorm,
-                seed, labelSmoothing, prompt, maxTextLength, augment, validateEvery, checkpointEvery, keepCheckpoints,
+                seed, labelSmoothing, prompt, maxTextLength, augment, randAugment, validateEvery, checkpointEvery, keepCheckpoints,
                 generationLength, images, stopAfterSteps);
     }
 
     public TrainingSettings withStopAfterSteps(int v) {
         return new TrainingSettings(epochs, batchSize, gradAccum, lr, minLr, weightDecay, warmupSteps, maxGradNorm,
-                seed, labelSmoothing, prompt, maxTextLength, augment, validateEvery, checkpointEvery, keepCheckpoints,
+                seed, labelSmoothing, prompt, maxTextLength, augment, randAugment, validateEvery, checkpointEvery, keepCheckpoints,
                 maxGenerationLength, validationImages, v);
     }
 

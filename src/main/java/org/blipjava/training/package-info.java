@@ -29,7 +29,8 @@
  * <p>{@link org.blipjava.training.Trainer} runs whole fine-tuning jobs on top of these pieces:
  * captioning ({@link org.blipjava.training.CaptionData}), VQA ({@link org.blipjava.training.VqaData})
  * and retrieval (momentum distillation, a feature queue and hard negatives), with augmentation
- * ({@link org.blipjava.training.ImageAugmentation}), validation, and atomic resumable checkpoints
+ * ({@link org.blipjava.training.ImageAugmentation}, then {@link org.blipjava.training.RandAugment}),
+ * validation, and atomic resumable checkpoints
  * whose weights {@link org.blipjava.training.Checkpointing#savePretrained} writes in the Hugging
  * Face layout:
  *

@@ -87,6 +87,33 @@ class TrainCommandTest {
     }
 
     @Test
+    void resumingWithoutTheRandAugmentOfTheCheckpointIsRefused(@TempDir Path tmp) throws Exception {
+        Path data = tmp.resolve("data");
+        ShapesData.write(data, "train", 8, 64, 9);
+        Path out = tmp.resolve("run");
+        String[] common = {"train", "--model", tinyCaption(), "--train", data.resolve("train.json").toString(),
+            "--output", out.toString(), "--epochs", "1", "--batch-size", "4", "--threads", "1", "--no-progress"};
+        CliRun first = CliRun.run(concat(common, "--randaugment", "3,7", "--max-steps", "1"));
+        assertThat(first.exit()).as(first.err()).isZero();
+
+        CliRun without = CliRun.run(concat(common, "--resume", "--no-randaugment"));
+        assertThat(without.exit()).isNotZero();
+        assertThat(without.err()).contains("randaugment = \"3,7:Identity").contains("(off)");
+        CliRun other = CliRun.run(concat(common, "--resume"));
+        assertThat(other.exit()).isNotZero();
+        assertThat(other.err()).contains("randaugment").contains("2,5:Identity");
+        CliRun same = CliRun.run(concat(common, "--resume", "--randaugment", "3,7"));
+        assertThat(same.exit()).as(same.err()).isZero();
+        assertThat(same.err()).contains("resuming at step 1");
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
+    }
+
+    @Test
     void badSettingsEndWithOneLine(@TempDir Path tmp) throws Exception {
         CliRun task = CliRun.run("train", "--task", "pretrain", "--model", tinyCaption(), "--shapes-demo",
                 "--output", tmp.toString());
@@ -112,5 +139,10 @@ class TrainCommandTest {
                 "--lr", "-1");
         assertThat(lr.exit()).isEqualTo(Main.EXIT_USAGE);
         assertThat(lr.err()).contains("lr");
+
+        CliRun ra = CliRun.run("train", "--model", tinyCaption(), "--shapes-demo", "--output", tmp.toString(),
+                "--randaugment", "2,12");
+        assertThat(ra.exit()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(ra.err()).contains("--randaugment").contains("magnitude");
     }
 }
