@@ -15,7 +15,6 @@ import java.util.concurrent.Future;
 import java.util.stream.Stream;
 import org.blipjava.tasks.Blip;
 import org.blipjava.tasks.ImageStates;
-import org.blipjava.tasks.LoadOptions;
 import org.blipjava.testing.FixtureInputs;
 import org.blipjava.testing.Fixtures;
 import org.blipjava.testing.Fixtures.FixtureSet;
@@ -27,19 +26,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 class ItmStateCacheTest {
     static Stream<FixtureSet> sets() {
         return Fixtures.sets().stream();
-    }
-
-    private static Blip itm(FixtureSet set) {
-        return Blip.load(set.model("tiny-itm"), LoadOptions.defaults().withThreads(1));
-    }
-
-    private static List<Path> copyImages(FixtureSet set, Path dir) throws Exception {
-        Files.createDirectories(dir);
-        List<Path> out = new ArrayList<>();
-        for (String name : RetrievalFixtures.itmImages(set)) {
-            out.add(Files.copy(set.image(name), dir.resolve(name)));
-        }
-        return out;
     }
 
     private static Indexer indexer(Blip blip, boolean cache) {
@@ -66,10 +52,10 @@ class ItmStateCacheTest {
     @ParameterizedTest
     @MethodSource("sets")
     void cachedRerankingEqualsRecomputingAndNeedsNoImageFiles(FixtureSet set, @TempDir Path tmp) throws Exception {
-        List<Path> files = copyImages(set, tmp.resolve("photos"));
+        List<Path> files = RetrievalFixtures.copyImages(set, tmp.resolve("photos"));
         List<String> texts = FixtureInputs.itmTexts(set);
         int n = files.size();
-        try (Blip blip = itm(set);
+        try (Blip blip = RetrievalFixtures.itm(set);
                 ImageIndex plain = ImageIndex.openForWriting(tmp.resolve("plain"), info(set, blip, false));
                 ImageIndex cached = ImageIndex.openForWriting(tmp.resolve("cached"), info(set, blip, true))) {
             assertThat(indexer(blip, false).index(plain, files, null).cached()).isZero();
@@ -125,10 +111,10 @@ class ItmStateCacheTest {
     @ParameterizedTest
     @MethodSource("sets")
     void aDamagedEntryIsRecomputed(FixtureSet set, @TempDir Path tmp) throws Exception {
-        List<Path> files = copyImages(set, tmp.resolve("photos"));
+        List<Path> files = RetrievalFixtures.copyImages(set, tmp.resolve("photos"));
         String text = FixtureInputs.itmTexts(set).get(0);
         int n = files.size();
-        try (Blip blip = itm(set);
+        try (Blip blip = RetrievalFixtures.itm(set);
                 ImageIndex index = ImageIndex.openForWriting(tmp.resolve("index"), info(set, blip, true))) {
             indexer(blip, true).index(index, files, null);
             List<SearchHit> good = searcher(set, blip, index).byText(text, n, n).hits();
@@ -157,10 +143,10 @@ class ItmStateCacheTest {
     @ParameterizedTest
     @MethodSource("sets")
     void reindexingFillsInRefreshesAndRemovesEntries(FixtureSet set, @TempDir Path tmp) throws Exception {
-        List<Path> files = copyImages(set, tmp.resolve("photos"));
+        List<Path> files = RetrievalFixtures.copyImages(set, tmp.resolve("photos"));
         int n = files.size();
         Path where = tmp.resolve("index");
-        try (Blip blip = itm(set)) {
+        try (Blip blip = RetrievalFixtures.itm(set)) {
             // Built without the cache: the flag is refused by an index opened without it.
             try (ImageIndex index = ImageIndex.openForWriting(where, info(set, blip, false))) {
                 indexer(blip, false).index(index, files, null);
@@ -221,8 +207,8 @@ class ItmStateCacheTest {
     @ParameterizedTest
     @MethodSource("sets")
     void sizeCostComesFromTheModelAndMatchesTheFiles(FixtureSet set, @TempDir Path tmp) throws Exception {
-        List<Path> files = copyImages(set, tmp.resolve("photos"));
-        try (Blip blip = itm(set);
+        List<Path> files = RetrievalFixtures.copyImages(set, tmp.resolve("photos"));
+        try (Blip blip = RetrievalFixtures.itm(set);
                 ImageIndex index = ImageIndex.openForWriting(tmp.resolve("index"), info(set, blip, true))) {
             indexer(blip, true).index(index, files, null);
             ImageStates.Shape shape = blip.imageStateShape();
