@@ -19,7 +19,9 @@ import me.tongfei.progressbar.ProgressBarStyle;
 import org.blipjava.retrieval.ImageIndex;
 import org.blipjava.retrieval.IndexInfo;
 import org.blipjava.retrieval.Indexer;
+import org.blipjava.retrieval.ItmStateCache;
 import org.blipjava.tasks.Blip;
+import org.blipjava.tasks.ImageStates;
 import org.blipjava.tasks.LoadOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -31,6 +33,7 @@ import picocli.CommandLine.ParameterException;
             "Re-running skips unchanged files, re-embeds changed ones and drops entries whose file is gone",
             "(--keep-missing keeps them). Unreadable images are listed and skipped. Work is committed",
             "every --commit-every seconds, so an interrupted run keeps what it did.",
+            "--cache-itm-states also keeps each image's vision states for 'blip search --rerank' (size printed).",
             "Default model: Salesforce/blip-itm-base-coco."})
 final class IndexCommand extends ModelCommand {
     /** Lucene announces its SIMD support on stderr at INFO; that line is noise for a command. */
@@ -56,6 +59,12 @@ final class IndexCommand extends ModelCommand {
             description = "Commit at least this often (default: ${DEFAULT-VALUE}); 0 commits after every batch.")
     double commitEvery;
 
+    @Option(names = "--cache-itm-states",
+            description = "Also store each image's vision-tower states (seq x hidden float32, 1.77 MB per image for "
+                    + "BLIP-base at 384 px) in INDEX/" + ItmStateCache.DIRECTORY + ", so 'blip search --rerank' "
+                    + "need not re-read and re-encode the images; fills in entries missing from earlier runs.")
+    boolean cacheItmStates;
+
     static Logger quietLucene() {
         Logger l = Logger.getLogger("org.apache.lucene.internal.vectorization");
         l.setLevel(Level.WARNING);
@@ -78,9 +87,14 @@ final class IndexCommand extends ModelCommand {
     int run(Blip blip) {
         String modelArg = model == null ? defaultModel() : model;
         IndexInfo info = IndexInfo.forModel(modelArg, blip);
+        if (cacheItmStates) {
+            // Refuses a model without an ITM head before the index records a cache.
+            blip.imageStateShape();
+        }
+        info = info.withItmCache(cacheItmStates);
         List<Path> paths = expandImages(expandLists(imageArgs));
         Indexer.Options options = new Indexer.Options(common.batchSize,
-                Duration.ofMillis(Math.round(commitEvery * 1000)), !keepMissing);
+                Duration.ofMillis(Math.round(commitEvery * 1000)), !keepMissing).withCacheItmStates(cacheItmStates);
         Blip captioner = null;
         try (ImageIndex idx = ImageIndex.openForWriting(index, info)) {
             if (captionModel != null) {
@@ -95,11 +109,19 @@ final class IndexCommand extends ModelCommand {
                 listener.close();
             }
             int size = idx.size();
+            ItmStateCache.Usage cache = idx.info().itmCache()
+                    ? ItmStateCache.of(idx, blip.imageStateShape()).usage() : null;
             if (common.json) {
                 ObjectNode doc = JSON.createObjectNode();
                 doc.put("index", index.toString()).put("model", info.modelId()).put("dimension", info.dimension())
                         .put("added", report.added()).put("updated", report.updated())
                         .put("unchanged", report.unchanged()).put("removed", report.removed()).put("size", size);
+                if (cache != null) {
+                    ImageStates.Shape shape = blip.imageStateShape();
+                    doc.putObject("itm_cache").put("written", report.cached()).put("entries", cache.entries())
+                            .put("bytes", cache.bytes()).put("bytes_per_image", cache.bytesPerImage())
+                            .put("seq_len", shape.seqLen()).put("hidden", shape.hidden());
+                }
                 if (!report.failed().isEmpty()) {
                     var errors = doc.putArray("errors");
                     report.failed().forEach(f -> errors.addObject().put("image", f.path().toString()).put("error", f.error()));
@@ -108,7 +130,7 @@ final class IndexCommand extends ModelCommand {
             } else {
                 emit(String.format(Locale.ROOT, "%s: %d added, %d updated, %d unchanged, %d removed, %d failed; %d images indexed%n",
                         index, report.added(), report.updated(), report.unchanged(), report.removed(),
-                        report.failed().size(), size));
+                        report.failed().size(), size) + (cache == null ? "" : cacheLine(blip, report.cached(), cache)));
             }
             if (report.failed().isEmpty()) {
                 return 0;
@@ -119,6 +141,16 @@ final class IndexCommand extends ModelCommand {
                 captioner.close();
             }
         }
+    }
+
+    /** The size cost of the cache, e.g. "ITM cache: 1.77 MB per image (577 x 768 float32 at 384x384 px) ...". */
+    private String cacheLine(Blip blip, int written, ItmStateCache.Usage cache) {
+        ImageStates.Shape shape = blip.imageStateShape();
+        var px = blip.imageProcessor().config();
+        return String.format(Locale.ROOT, "ITM cache: %.2f MB per image (%d x %d float32 at %dx%d px); "
+                        + "%d written, %d entries, %.2f MB in %s%n",
+                cache.bytesPerImage() / 1e6, shape.seqLen(), shape.hidden(), px.width(), px.height(),
+                written, cache.entries(), cache.bytes() / 1e6, index.resolve(ItmStateCache.DIRECTORY));
     }
 
     /** Replaces list files (.txt, .lst, .list) by the paths they name. */

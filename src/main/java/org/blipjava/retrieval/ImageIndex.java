@@ -90,8 +90,10 @@ public final class ImageIndex implements AutoCloseable {
             Files.createDirectories(dir);
             directory = FSDirectory.open(dir);
             if (DirectoryReader.indexExists(directory)) {
-                IndexInfo.fromUserData(SegmentInfos.readLatestCommit(directory).getUserData(), location)
-                        .requireSameModel(info.modelId(), info.dimension(), location);
+                IndexInfo existing = IndexInfo.fromUserData(SegmentInfos.readLatestCommit(directory).getUserData(), location);
+                existing.requireSameModel(info.modelId(), info.dimension(), location);
+                // A run without the cache keeps an existing one recorded: its entries stay usable.
+                info = info.withItmCache(info.itmCache() || existing.itmCache());
             } else if (hasOtherFiles(dir)) {
                 throw new IndexException(location + " is not empty and holds no index; give --index a new or empty directory");
             }
@@ -165,7 +167,7 @@ public final class ImageIndex implements AutoCloseable {
         return location;
     }
 
-    /** The model id and embedding size the index was built with. */
+    /** The model id and embedding size the index was built with, and whether it has an ITM state cache. */
     public IndexInfo info() {
         return info;
     }

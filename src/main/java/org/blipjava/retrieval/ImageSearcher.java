@@ -7,16 +7,20 @@ import java.util.List;
 import java.util.Objects;
 import org.blipjava.image.RgbImage;
 import org.blipjava.tasks.Blip;
+import org.blipjava.tasks.ImageStates;
 import org.blipjava.tasks.MatchScores;
+import org.blipjava.tasks.ModelKind;
 
 /**
  * Searches an {@link ImageIndex} with the model it was built with: text to image, image to
  * image, and image to stored captions, ranked by ITC cosine and optionally re-ranked by ITM.
  *
  * <p>Re-ranking ({@code rerank > 0}) takes the best {@code max(k, rerank)} ITC candidates,
- * scores the first {@code rerank} with the image-grounded matching head (the images are read
- * from disk again and re-encoded, since the index keeps only their embeddings), orders those
- * by ITM match probability and puts the remaining candidates after them in ITC order.
+ * scores the first {@code rerank} with the image-grounded matching head, orders those by ITM
+ * match probability and puts the remaining candidates after them in ITC order. The head needs
+ * each image's vision states: taken from the index's {@link ItmStateCache} when it holds a valid
+ * entry for the image as indexed (same size and modification time), otherwise computed by
+ * reading and encoding the image file again. Both give the same scores, bit for bit.
  *
  * <p>Thread-safe when the model and the index are.
  */
@@ -24,6 +28,7 @@ public final class ImageSearcher {
     private final Blip model;
     private final ImageIndex index;
     private final int batchSize;
+    private final ItmStateCache cache;
 
     /**
      * @param model     the embedding model
@@ -40,6 +45,9 @@ public final class ImageSearcher {
         this.batchSize = batchSize;
         IndexInfo mine = IndexInfo.forModel(modelId, model);
         index.info().requireSameModel(mine.modelId(), mine.dimension(), index.location());
+        // Only a retrieval model has an ITM head; an index can only carry a cache made by one.
+        this.cache = index.info().itmCache() && model.kind() == ModelKind.RETRIEVAL
+                ? ItmStateCache.of(index, model.imageStateShape()) : null;
     }
 
     /** Images best matching a text. */
@@ -58,18 +66,32 @@ public final class ImageSearcher {
         for (int start = 0; start < head.size(); start += batchSize) {
             List<SearchHit> batch = head.subList(start, Math.min(head.size(), start + batchSize));
             List<SearchHit> ok = new ArrayList<>();
+            List<float[]> states = new ArrayList<>();
+            List<Integer> toEncode = new ArrayList<>();
             List<RgbImage> images = new ArrayList<>();
             for (SearchHit h : batch) {
-                try {
-                    images.add(Blip.readImage(Path.of(h.path())));
-                    ok.add(h);
-                } catch (RuntimeException e) {
-                    unreadable.add(h);
-                    failed.add(new Indexer.Failure(Path.of(h.path()), e.getMessage()));
+                float[] cached = cache == null ? null : cache.get(h.path(), new FileStamp(h.size(), h.modified()));
+                if (cached == null) {
+                    try {
+                        images.add(Blip.readImage(Path.of(h.path())));
+                        toEncode.add(ok.size());
+                    } catch (RuntimeException e) {
+                        unreadable.add(h);
+                        failed.add(new Indexer.Failure(Path.of(h.path()), e.getMessage()));
+                        continue;
+                    }
                 }
+                ok.add(h);
+                states.add(cached);
             }
             if (!ok.isEmpty()) {
-                MatchScores s = model.match(images, List.of(text));
+                if (!images.isEmpty()) {
+                    ImageStates encoded = model.imageStates(model.pixels(images));
+                    for (int i = 0; i < toEncode.size(); i++) {
+                        states.set(toEncode.get(i), encoded.image(i));
+                    }
+                }
+                MatchScores s = model.match(ImageStates.stack(states, model.imageStateShape()), List.of(text));
                 for (int i = 0; i < ok.size(); i++) {
                     scored.add(ok.get(i).withItm(s.itm(i, 0)));
                 }

@@ -15,11 +15,15 @@ import org.blipjava.tasks.TaskException;
  * @param modelId   the model as {@link #modelId(String)} normalizes it: a Hub id, or the absolute
  *                  path of a model directory
  * @param dimension length of the stored embeddings
+ * @param itmCache  whether the index has an {@link ItmStateCache} of vision states for ITM
+ *                  re-ranking (entries may still be missing or stale; each is checked when read)
  */
-public record IndexInfo(String modelId, int dimension) {
+public record IndexInfo(String modelId, int dimension, boolean itmCache) {
     static final String KEY_FORMAT = "blip.index.format";
     static final String KEY_MODEL = "blip.model";
     static final String KEY_DIMENSION = "blip.dimension";
+    /** Absent in indexes written before the cache existed, which read as having none. */
+    static final String KEY_ITM_CACHE = "blip.itm_cache";
     /** Bumped when the document layout changes; older indexes are refused with a rebuild hint. */
     static final String FORMAT = "1";
 
@@ -31,6 +35,16 @@ public record IndexInfo(String modelId, int dimension) {
         if (dimension < 1) {
             throw new IllegalArgumentException("index embedding dimension must be positive, got " + dimension);
         }
+    }
+
+    /** An index without an ITM state cache. */
+    public IndexInfo(String modelId, int dimension) {
+        this(modelId, dimension, false);
+    }
+
+    /** This info with the ITM state cache on or off. */
+    public IndexInfo withItmCache(boolean on) {
+        return new IndexInfo(modelId, dimension, on);
     }
 
     /**
@@ -69,7 +83,8 @@ public record IndexInfo(String modelId, int dimension) {
     }
 
     Map<String, String> toUserData() {
-        return Map.of(KEY_FORMAT, FORMAT, KEY_MODEL, modelId, KEY_DIMENSION, Integer.toString(dimension));
+        return Map.of(KEY_FORMAT, FORMAT, KEY_MODEL, modelId, KEY_DIMENSION, Integer.toString(dimension),
+                KEY_ITM_CACHE, Boolean.toString(itmCache));
     }
 
     /** Reads the info back from commit user data; {@code where} names the index in errors. */
@@ -86,7 +101,7 @@ public record IndexInfo(String modelId, int dimension) {
                     + FORMAT + "; rebuild it with 'blip index' into a new directory");
         }
         try {
-            return new IndexInfo(model, Integer.parseInt(dim));
+            return new IndexInfo(model, Integer.parseInt(dim), Boolean.parseBoolean(data.get(KEY_ITM_CACHE)));
         } catch (IllegalArgumentException e) {
             throw new IndexException(where + ": bad embedding size '" + dim + "' in the index metadata; rebuild the index");
         }

@@ -12,6 +12,7 @@ import java.util.Objects;
 import org.blipjava.image.RgbImage;
 import org.blipjava.tasks.Blip;
 import org.blipjava.tasks.GeneratedText;
+import org.blipjava.tasks.ImageStates;
 import org.blipjava.tasks.ModelKind;
 
 /**
@@ -35,8 +36,12 @@ public final class Indexer {
      * @param commitInterval commit after a batch when this much time has passed since the last
      *                       commit; {@link Duration#ZERO} commits after every batch
      * @param removeMissing  remove entries whose file no longer exists
+     * @param cacheItmStates also store every image's vision states in the index's
+     *                       {@link ItmStateCache} (the index must be opened with
+     *                       {@link IndexInfo#withItmCache} on), filling in entries missing for
+     *                       images indexed earlier
      */
-    public record Options(int batchSize, Duration commitInterval, boolean removeMissing) {
+    public record Options(int batchSize, Duration commitInterval, boolean removeMissing, boolean cacheItmStates) {
         public Options {
             if (batchSize < 1) {
                 throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
@@ -47,7 +52,17 @@ public final class Indexer {
             }
         }
 
-        /** Batches of 8, a commit at least every 10 seconds, missing files removed. */
+        /** Options without the ITM state cache. */
+        public Options(int batchSize, Duration commitInterval, boolean removeMissing) {
+            this(batchSize, commitInterval, removeMissing, false);
+        }
+
+        /** These options with the ITM state cache on or off. */
+        public Options withCacheItmStates(boolean on) {
+            return new Options(batchSize, commitInterval, removeMissing, on);
+        }
+
+        /** Batches of 8, a commit at least every 10 seconds, missing files removed, no ITM cache. */
         public static Options defaults() {
             return new Options(8, Duration.ofSeconds(10), true);
         }
@@ -63,9 +78,11 @@ public final class Indexer {
      * @param updated   images embedded again because their file changed
      * @param unchanged images skipped because the index already holds them as they are
      * @param removed   entries removed because their file is gone
+     * @param cached    ITM state cache entries written (for embedded images and for unchanged ones
+     *                  that had none)
      * @param failed    unreadable images, left out
      */
-    public record Report(int added, int updated, int unchanged, int removed, List<Failure> failed) {
+    public record Report(int added, int updated, int unchanged, int removed, int cached, List<Failure> failed) {
         public Report {
             failed = List.copyOf(failed);
         }
@@ -110,10 +127,25 @@ public final class Indexer {
     /**
      * Brings the index up to date with these image files.
      *
+     * <p>When the index has an {@link ItmStateCache}, entries of removed images are deleted;
+     * with {@link Options#cacheItmStates()} every embedded image gets a fresh entry and unchanged
+     * images without a valid one are encoded for it (their index entry is left as it is);
+     * without it, the entries of re-embedded images are deleted, as they describe the old file.
+     *
      * @param images image files; duplicates are indexed once
+     * @throws IllegalArgumentException when caching is asked for but the index was not opened with it
      */
     public Report index(ImageIndex index, List<Path> images, Listener listener) {
         Listener l = listener == null ? new Listener() {} : listener;
+        boolean fill = options.cacheItmStates();
+        if (fill && !index.info().itmCache()) {
+            throw new IllegalArgumentException(index.location() + " was opened without the ITM state cache; "
+                    + "open it with IndexInfo.withItmCache(true) to cache states");
+        }
+        ItmStateCache cache = index.info().itmCache() ? ItmStateCache.of(index, model.imageStateShape()) : null;
+        if (fill) {
+            cache.removeTemporaries();
+        }
         Map<String, FileStamp> stored = index.stamps();
         Map<String, Path> named = new LinkedHashMap<>();
         for (Path p : images) {
@@ -135,8 +167,11 @@ public final class Indexer {
             FileStamp before = stored.get(e.getKey());
             if (now.equals(before)) {
                 unchanged++;
+                if (fill && !cache.holds(e.getKey(), now)) {
+                    todo.add(new Pending(e.getKey(), e.getValue(), now, true, true));
+                }
             } else {
-                todo.add(new Pending(e.getKey(), e.getValue(), now, before != null));
+                todo.add(new Pending(e.getKey(), e.getValue(), now, before != null, false));
             }
         }
         int removed = 0;
@@ -144,6 +179,9 @@ public final class Indexer {
             for (String path : stored.keySet()) {
                 if (!named.containsKey(path) && !Files.exists(Path.of(path))) {
                     index.remove(path);
+                    if (cache != null) {
+                        cache.remove(path);
+                    }
                     removed++;
                 }
             }
@@ -151,6 +189,7 @@ public final class Indexer {
         l.planned(named.size(), todo.size());
         int added = 0;
         int updated = 0;
+        int cached = 0;
         int done = 0;
         long lastCommit = System.nanoTime();
         for (int start = 0; start < todo.size(); start += options.batchSize()) {
@@ -168,16 +207,36 @@ public final class Indexer {
                 }
             }
             if (!ok.isEmpty()) {
-                float[][] feats = model.embedImages(pixels);
-                List<String> captions = captioner == null ? null
-                        : captioner.caption(pixels, null, captioner.generationDefaults()).stream()
-                                .map(GeneratedText::text).toList();
-                float[][] captionFeats = captions == null ? null : model.embedTexts(captions);
+                float[][] feats;
+                if (fill) {
+                    // One vision pass gives both the cached states and the ITC features.
+                    ImageStates states = model.imageStates(model.pixels(pixels));
+                    feats = model.embedImages(states);
+                    for (int i = 0; i < ok.size(); i++) {
+                        cache.put(ok.get(i).key(), ok.get(i).stamp(), states.image(i));
+                        cached++;
+                    }
+                } else {
+                    feats = model.embedImages(pixels);
+                }
+                List<Integer> toIndex = new ArrayList<>();
                 for (int i = 0; i < ok.size(); i++) {
-                    Pending p = ok.get(i);
+                    if (!ok.get(i).cacheOnly()) {
+                        toIndex.add(i);
+                    }
+                }
+                List<String> captions = captioner == null || toIndex.isEmpty() ? null
+                        : captioner.caption(toIndex.stream().map(pixels::get).toList(), null,
+                                captioner.generationDefaults()).stream().map(GeneratedText::text).toList();
+                float[][] captionFeats = captions == null ? null : model.embedTexts(captions);
+                for (int j = 0; j < toIndex.size(); j++) {
+                    Pending p = ok.get(toIndex.get(j));
+                    if (cache != null && !fill) {
+                        cache.remove(p.key());
+                    }
                     index.add(new IndexedImage(p.key(), p.stamp().size(), p.stamp().modified(),
-                            captions == null ? null : captions.get(i), feats[i],
-                            captionFeats == null ? null : captionFeats[i]));
+                            captions == null ? null : captions.get(j), feats[toIndex.get(j)],
+                            captionFeats == null ? null : captionFeats[j]));
                     if (p.replacing()) {
                         updated++;
                     } else {
@@ -193,10 +252,11 @@ public final class Indexer {
             l.progressed(done);
         }
         index.commit();
-        return new Report(added, updated, unchanged, removed, failed);
+        return new Report(added, updated, unchanged, removed, cached, failed);
     }
 
-    private record Pending(String key, Path file, FileStamp stamp, boolean replacing) {}
+    /** An image to encode; {@code cacheOnly} when its index entry is current and only its cache entry is missing. */
+    private record Pending(String key, Path file, FileStamp stamp, boolean replacing, boolean cacheOnly) {}
 
     private static FileStamp stamp(Path p) throws IOException {
         if (!Files.isRegularFile(p)) {

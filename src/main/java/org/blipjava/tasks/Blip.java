@@ -364,14 +364,57 @@ public final class Blip implements AutoCloseable {
         if (n == 0 || texts.isEmpty()) {
             return new MatchScores(new float[n][0], new float[n][0]);
         }
+        return match(imageStates(pixels), texts);
+    }
+
+    /**
+     * Scores images already encoded by {@link #imageStates(PixelValues)} against texts; the
+     * scores are those of {@link #match(List, List)} on the same images, bit for bit.
+     */
+    public MatchScores match(ImageStates states, List<String> texts) {
+        requireKind(ModelKind.RETRIEVAL, "match images and texts");
+        requireShape(states);
+        int n = states.count();
+        if (n == 0 || texts.isEmpty()) {
+            return new MatchScores(new float[n][0], new float[n][0]);
+        }
         Batch t = encodeTexts(texts);
-        float[] imageEmbeds = retrieval.vision(pixels.values(), n, pixels.height(), pixels.width()).lastHiddenState();
+        float[] imageEmbeds = states.values();
         int nt = texts.size();
         float[] probs = BlipForImageTextRetrieval.matchProbabilities(
                 retrieval.itmLogits(imageEmbeds, n, t.inputIds(), t.attentionMask()), n, nt);
         float[] cos = retrieval.cosine(retrieval.imageFeatures(imageEmbeds, n), n,
                 retrieval.textFeatures(t.inputIds(), t.attentionMask()), nt);
         return new MatchScores(rows(probs, n, texts.size()), rows(cos, n, texts.size()));
+    }
+
+    /**
+     * Encodes preprocessed images with the vision tower of a retrieval model: the states that
+     * {@link #match(ImageStates, List)} and {@link #embedImages(ImageStates)} read.
+     */
+    public ImageStates imageStates(PixelValues px) {
+        requireKind(ModelKind.RETRIEVAL, "encode images for matching");
+        ImageStates.Shape shape = imageStateShape();
+        if (px.count() == 0) {
+            return new ImageStates(new float[0], 0, shape.seqLen(), shape.hidden());
+        }
+        float[] states = retrieval.vision(px.values(), px.count(), px.height(), px.width()).lastHiddenState();
+        return new ImageStates(states, px.count(), shape.seqLen(), shape.hidden());
+    }
+
+    /** The shape of one image's {@link #imageStates} at this model's processor resolution. */
+    public ImageStates.Shape imageStateShape() {
+        requireKind(ModelKind.RETRIEVAL, "encode images for matching");
+        int p = config.vision().patchSize();
+        int seq = (processor.config().height() / p) * (processor.config().width() / p) + 1;
+        return new ImageStates.Shape(seq, config.vision().hiddenSize());
+    }
+
+    private void requireShape(ImageStates states) {
+        if (!states.shape().equals(imageStateShape())) {
+            throw new IllegalArgumentException("image states of shape [" + states.seqLen() + ", " + states.hidden()
+                    + "] per image do not fit this model, which makes " + imageStateShape());
+        }
     }
 
     /**
@@ -412,16 +455,23 @@ public final class Blip implements AutoCloseable {
         if (n == 0) {
             return new float[0][];
         }
-        float[] feats;
-        int dim;
         if (retrieval != null) {
-            float[] imageEmbeds = retrieval.vision(px.values(), n, px.height(), px.width()).lastHiddenState();
-            feats = retrieval.imageFeatures(imageEmbeds, n);
-        } else {
-            feats = contrastive.imageEmbeds(contrastive.vision(px.values(), n, px.height(), px.width()));
+            return embedImages(imageStates(px));
         }
-        dim = feats.length / n;
-        return rows(feats, n, dim);
+        float[] feats = contrastive.imageEmbeds(contrastive.vision(px.values(), n, px.height(), px.width()));
+        return rows(feats, n, feats.length / n);
+    }
+
+    /** Normalized ITC features of images already encoded by {@link #imageStates(PixelValues)}. */
+    public float[][] embedImages(ImageStates states) {
+        requireKind(ModelKind.RETRIEVAL, "embed encoded images");
+        requireShape(states);
+        int n = states.count();
+        if (n == 0) {
+            return new float[0][];
+        }
+        float[] feats = retrieval.imageFeatures(states.values(), n);
+        return rows(feats, n, feats.length / n);
     }
 
     /** Normalized text features, the counterpart of {@link #embedImages(List)}. */

@@ -144,6 +144,72 @@ class RetrievalCliTest {
 
     @ParameterizedTest
     @MethodSource("sets")
+    void cachedItmStatesGiveTheSameRerankingWithoutTheImages(FixtureSet set, @TempDir Path tmp) throws Exception {
+        List<String> images = strings(set.expected().get("itm").get("images"));
+        String text = strings(set.expected().get("itm").get("texts")).get(0);
+        Path dir = photos(set, tmp, images);
+        String model = set.model("tiny-itm").toString();
+        Path index = tmp.resolve("index");
+        String n = String.valueOf(images.size());
+
+        CliRun plain = CliRun.run("index", "--model", model, "--images", dir.toString(), "--index", index.toString());
+        assertThat(plain.exit()).as(plain.err()).isZero();
+        assertThat(plain.out()).doesNotContain("ITM cache");
+        CliRun recomputed = CliRun.run("search", "--index", index.toString(), "--text", text, "--json", "--k", n, "--rerank", n);
+        assertThat(recomputed.exit()).as(recomputed.err()).isZero();
+        Path noCacheIndex = tmp.resolve("plain");
+        CliRun other = CliRun.run("index", "--model", model, "--images", dir.toString(), "--index", noCacheIndex.toString());
+        assertThat(other.exit()).as(other.err()).isZero();
+
+        // Opting in later fills in the cache for the images already indexed, and states its size.
+        CliRun cached = CliRun.run("index", "--model", model, "--images", dir.toString(), "--index", index.toString(),
+                "--cache-itm-states", "--json");
+        assertThat(cached.exit()).as(cached.err()).isZero();
+        JsonNode cache = cached.json().get("itm_cache");
+        assertThat(cache.get("written").asInt()).isEqualTo(images.size());
+        assertThat(cache.get("entries").asInt()).isEqualTo(images.size());
+        long onDisk = 0;
+        try (Stream<Path> entries = Files.list(index.resolve("itm-cache"))) {
+            for (Path e : entries.toList()) {
+                onDisk += Files.size(e);
+            }
+        }
+        assertThat(cache.get("bytes").asLong()).isEqualTo(onDisk);
+        assertThat(cache.get("bytes_per_image").asLong())
+                .isEqualTo(4L * cache.get("seq_len").asLong() * cache.get("hidden").asLong());
+        CliRun summary = CliRun.run("index", "--model", model, "--images", dir.toString(), "--index", index.toString(),
+                "--cache-itm-states");
+        assertThat(summary.exit()).as(summary.err()).isZero();
+        assertThat(summary.out()).contains(String.format(java.util.Locale.ROOT, "ITM cache: %.2f MB per image (%d x %d float32",
+                cache.get("bytes_per_image").asLong() / 1e6, cache.get("seq_len").asInt(), cache.get("hidden").asInt()))
+                .contains("0 written, " + n + " entries");
+
+        // With the images gone the cache still re-ranks, to the same JSON as recomputing gave.
+        try (Stream<Path> photos = Files.list(dir)) {
+            for (Path p : photos.toList()) {
+                Files.delete(p);
+            }
+        }
+        CliRun fromCache = CliRun.run("search", "--index", index.toString(), "--text", text, "--json", "--k", n, "--rerank", n);
+        assertThat(fromCache.exit()).as(fromCache.err()).isZero();
+        assertThat(fromCache.err()).isEmpty();
+        assertThat(fromCache.json()).isEqualTo(recomputed.json());
+
+        // Without a cache the same search reports the unreadable images.
+        CliRun noCache = CliRun.run("search", "--index", noCacheIndex.toString(), "--text", text, "--json", "--k", n, "--rerank", n);
+        assertThat(noCache.exit()).isEqualTo(1);
+        assertThat(noCache.err().lines().toList()).hasSize(images.size()).allMatch(l -> l.contains("kept in ITC order"));
+        assertThat(noCache.json().get("errors")).hasSize(images.size());
+
+        CliRun contrastive = CliRun.run("index", "--model", set.model("tiny-contrastive").toString(), "--images",
+                set.image(images.get(0)).toString(), "--index", tmp.resolve("c").toString(), "--cache-itm-states");
+        assertThat(contrastive.exit()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(contrastive.err().lines().toList()).singleElement().asString().contains("BlipForImageTextRetrieval");
+        assertThat(tmp.resolve("c")).doesNotExist();
+    }
+
+    @ParameterizedTest
+    @MethodSource("sets")
     void captionsAreStoredAndSearchableByImage(FixtureSet set, @TempDir Path tmp) throws Exception {
         List<String> images = strings(set.expected().get("itm").get("images"));
         Path dir = photos(set, tmp, images.subList(0, 2));

@@ -25,27 +25,13 @@ class IndexerTest {
         return Fixtures.sets().stream();
     }
 
-    /** Copies the fixture's ITM images into {@code dir} (so the test may change and delete them). */
-    private static List<Path> copyImages(FixtureSet set, Path dir) throws Exception {
-        Files.createDirectories(dir);
-        List<Path> out = new ArrayList<>();
-        for (String name : RetrievalFixtures.itmImages(set)) {
-            out.add(Files.copy(set.image(name), dir.resolve(name)));
-        }
-        return out;
-    }
-
-    private static Blip itm(FixtureSet set) {
-        return Blip.load(set.model("tiny-itm"), LoadOptions.defaults().withThreads(1));
-    }
-
     @ParameterizedTest
     @MethodSource("sets")
     void secondRunEmbedsNothingAndChangesAreFollowed(FixtureSet set, @TempDir Path tmp) throws Exception {
-        List<Path> files = copyImages(set, tmp.resolve("photos"));
+        List<Path> files = RetrievalFixtures.copyImages(set, tmp.resolve("photos"));
         Path where = tmp.resolve("index");
         String id = set.model("tiny-itm").toString();
-        try (Blip blip = itm(set)) {
+        try (Blip blip = RetrievalFixtures.itm(set)) {
             Indexer indexer = new Indexer(blip, null, new Indexer.Options(2, Duration.ZERO, true));
             try (ImageIndex index = ImageIndex.openForWriting(where, IndexInfo.forModel(id, blip))) {
                 Indexer.Report first = indexer.index(index, files, null);
@@ -77,13 +63,13 @@ class IndexerTest {
     @ParameterizedTest
     @MethodSource("sets")
     void corruptImagesAreListedAndSkipped(FixtureSet set, @TempDir Path tmp) throws Exception {
-        List<Path> files = new ArrayList<>(copyImages(set, tmp.resolve("photos")));
+        List<Path> files = new ArrayList<>(RetrievalFixtures.copyImages(set, tmp.resolve("photos")));
         Path corrupt = Files.writeString(tmp.resolve("photos").resolve("broken.png"), "not a png");
         Path missing = tmp.resolve("photos").resolve("missing.jpg");
         files.add(1, corrupt);
         files.add(missing);
         List<Indexer.Failure> told = new ArrayList<>();
-        try (Blip blip = itm(set);
+        try (Blip blip = RetrievalFixtures.itm(set);
                 ImageIndex index = ImageIndex.openForWriting(tmp.resolve("index"),
                         IndexInfo.forModel(set.model("tiny-itm").toString(), blip))) {
             Indexer.Report r = new Indexer(blip, null, Indexer.Options.defaults()).index(index, files, new Indexer.Listener() {
@@ -103,10 +89,10 @@ class IndexerTest {
     @ParameterizedTest
     @MethodSource("sets")
     void anInterruptedRunLeavesAUsableIndexAndAReaderSeesCommits(FixtureSet set, @TempDir Path tmp) throws Exception {
-        List<Path> files = copyImages(set, tmp.resolve("photos"));
+        List<Path> files = RetrievalFixtures.copyImages(set, tmp.resolve("photos"));
         Path where = tmp.resolve("index");
         String id = set.model("tiny-itm").toString();
-        try (Blip blip = itm(set)) {
+        try (Blip blip = RetrievalFixtures.itm(set)) {
             IndexInfo info = IndexInfo.forModel(id, blip);
             try (ImageIndex writer = ImageIndex.openForWriting(where, info);
                     ImageIndex reader = ImageIndex.open(where)) {
@@ -147,7 +133,7 @@ class IndexerTest {
         Path where = tmp.resolve("index");
         String itmId = set.model("tiny-itm").toString();
         String otherId = set.model("tiny-contrastive").toString();
-        try (Blip blip = itm(set);
+        try (Blip blip = RetrievalFixtures.itm(set);
                 Blip other = Blip.load(set.model("tiny-contrastive"), LoadOptions.defaults().withThreads(1))) {
             try (ImageIndex index = ImageIndex.openForWriting(where, IndexInfo.forModel(itmId, blip))) {
                 new Indexer(blip, null, Indexer.Options.defaults())
