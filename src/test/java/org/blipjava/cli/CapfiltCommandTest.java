@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import javax.imageio.ImageIO;
+import org.blipjava.testing.ChildJvm;
 import org.blipjava.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -98,11 +99,7 @@ class CapfiltCommandTest {
         Run reference = run(args.apply(whole));
         assertEquals(0, reference.exit(), reference.err());
 
-        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(
-                ProcessHandle.current().info().command().orElseThrow(), "--add-modules", "jdk.incubator.vector",
-                "--enable-native-access=ALL-UNNAMED", "-Xmx1g", "-cp", System.getProperty("java.class.path"),
-                Main.class.getName()));
-        cmd.addAll(java.util.List.of(args.apply(killed)));
+        java.util.List<String> cmd = ChildJvm.command(Main.class, java.util.List.of(args.apply(killed)));
         Process child = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(tmp.resolve("child.log").toFile()).start();
         Path parts = killed.resolve("parts");
