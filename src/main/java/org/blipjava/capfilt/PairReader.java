@@ -51,7 +51,8 @@ public abstract sealed class PairReader implements AutoCloseable {
         if (!shards.isEmpty()) {
             return new Tars(shards);
         }
-        Path file = locate(input);
+        // No .tar shards: an annotation file (a folder holding several is refused, naming it).
+        Path file = CaptionDatasets.locateFile(input, List.of("jsonl", "csv", "json"));
         Path root = file.toAbsolutePath().getParent();
         String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         if (name.endsWith(".jsonl")) {
@@ -78,31 +79,6 @@ public abstract sealed class PairReader implements AutoCloseable {
             return s.filter(p -> p.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".tar"))
                     .filter(Files::isRegularFile).sorted().toList();
         }
-    }
-
-    private static Path locate(Path input) throws IOException {
-        if (Files.isRegularFile(input)) {
-            return input;
-        }
-        for (String n : CaptionDatasets.FOLDER_FILES) {
-            Path p = input.resolve(n);
-            if (Files.isRegularFile(p)) {
-                return p;
-            }
-        }
-        List<Path> candidates;
-        try (Stream<Path> s = Files.list(input)) {
-            candidates = s.filter(Files::isRegularFile).filter(p -> {
-                String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
-                return n.endsWith(".jsonl") || n.endsWith(".csv") || n.endsWith(".json");
-            }).sorted().toList();
-        }
-        if (candidates.size() != 1) {
-            throw new DatasetException("the dataset folder " + input + " holds " + candidates.size()
-                    + " .jsonl/.csv/.json files and no .tar shards; name one of " + CaptionDatasets.FOLDER_FILES
-                    + " or pass the file itself");
-        }
-        return candidates.get(0);
     }
 
     /** A row of a dataset before rows of the same image are merged. */

@@ -31,6 +31,17 @@ public final class CaptionDatasets {
     public static final List<String> FOLDER_FILES = List.of("captions.jsonl", "captions.csv", "dataset_coco.json",
             "dataset_flickr30k.json", "results.csv", "annotations.json");
 
+    /**
+     * The annotation file of a dataset: {@code source} itself, or in a folder the first of
+     * {@link #FOLDER_FILES} that exists, else its only file with one of {@code extensions}
+     * (lower case, without the dot).
+     *
+     * @throws DatasetException naming the folder when there is no such file or more than one
+     */
+    public static Path locateFile(Path source, List<String> extensions) {
+        return DatasetFiles.locate(source, FOLDER_FILES, extensions);
+    }
+
     private CaptionDatasets() {}
 
     /**

@@ -17,11 +17,22 @@ final class DatasetFiles {
 
     private DatasetFiles() {}
 
+    /** Extensions a dataset folder's only file may have when none of the preferred names exists. */
+    static final List<String> DATA_EXTENSIONS = List.of("json", "jsonl", "csv", "txt");
+
     /**
      * The dataset file: {@code source} itself, or in a folder the first of {@code preferred}
      * that exists, else its only .json/.jsonl/.csv/.txt file.
      */
     static Path locate(Path source, List<String> preferred) {
+        return locate(source, preferred, DATA_EXTENSIONS);
+    }
+
+    /**
+     * As {@link #locate(Path, List)}, the folder's only file taken among the given extensions
+     * (lower case, without the dot).
+     */
+    static Path locate(Path source, List<String> preferred, List<String> extensions) {
         if (Files.isRegularFile(source)) {
             return source;
         }
@@ -36,16 +47,14 @@ final class DatasetFiles {
         }
         List<Path> candidates;
         try (Stream<Path> s = Files.list(source)) {
-            candidates = s.filter(Files::isRegularFile).filter(p -> {
-                String n = ext(p);
-                return n.equals("json") || n.equals("jsonl") || n.equals("csv") || n.equals("txt");
-            }).sorted().toList();
+            candidates = s.filter(Files::isRegularFile).filter(p -> extensions.contains(ext(p))).sorted().toList();
         } catch (IOException e) {
             throw new DatasetException("cannot list the dataset folder " + source + ": " + e.getMessage(), e);
         }
         if (candidates.size() != 1) {
-            throw new DatasetException("the dataset folder " + source + " holds " + candidates.size()
-                    + " .json/.jsonl/.csv/.txt files; name one of " + preferred + " or pass the file itself");
+            throw new DatasetException("the dataset folder " + source + " holds " + candidates.size() + " "
+                    + String.join("/", extensions.stream().map(x -> "." + x).toList())
+                    + " files; name one of " + preferred + " or pass the file itself");
         }
         return candidates.get(0);
     }

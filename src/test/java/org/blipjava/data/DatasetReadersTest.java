@@ -24,6 +24,19 @@ class DatasetReadersTest {
     }
 
     @Test
+    void aFolderIsReadThroughItsOnlyAnnotationFileOfTheAskedKinds() throws IOException {
+        Files.writeString(dir.resolve("pairs.jsonl"), "");
+        Files.writeString(dir.resolve("notes.txt"), "");
+        assertThat(CaptionDatasets.locateFile(dir, List.of("jsonl", "csv"))).isEqualTo(dir.resolve("pairs.jsonl"));
+        assertThatThrownBy(() -> CaptionDatasets.locateFile(dir, List.of("jsonl", "txt")))
+                .isInstanceOf(DatasetException.class).hasMessageContaining(dir.toString())
+                .hasMessageContaining("holds 2 .jsonl/.txt files");
+        // A preferred name wins over the rest.
+        Files.writeString(dir.resolve("captions.csv"), "");
+        assertThat(CaptionDatasets.locateFile(dir, List.of("jsonl", "txt"))).isEqualTo(dir.resolve("captions.csv"));
+    }
+
+    @Test
     void karpathyJsonWithSplitFilterAndMissingImage() throws IOException {
         touch("val2014/a.jpg", "train2014/b.jpg");
         Files.writeString(dir.resolve("dataset_coco.json"), """
