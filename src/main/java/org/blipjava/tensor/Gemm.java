@@ -86,11 +86,18 @@ final class Gemm {
                 int valid = Math.min(NR, n - col);
                 int bOff = panel * k * NR;
                 if (re - rb < MR && panel + 1 < p1 && n - col >= 2 * NR) {
-                    // Fewer rows than a tile (decoding): two panels per pass give the core four
-                    // independent chains and two streams of B, which memory-bound products need.
-                    for (int r = rb; r < re; r++) {
+                    // Fewer rows than a tile (decoding): two panels per pass give the core
+                    // independent chains and two streams of B, which memory-bound products need;
+                    // three rows at a time (beam search) read each B element once for all three.
+                    int r = rb;
+                    for (; r + 3 <= re; r += 3) {
+                        kernel3x2(a, aOff + r * lda, lda, b, bOff, k, c, cOff + r * ldc + col, ldc);
+                    }
+                    for (; r < re; r++) {
                         kernel1x2(a, aOff + r * lda, b, bOff, k, c, cOff + r * ldc + col);
-                        if (bias != null) {
+                    }
+                    if (bias != null) {
+                        for (r = rb; r < re; r++) {
                             addBias(c, cOff + r * ldc + col, bias, col, NR);
                             addBias(c, cOff + r * ldc + col + NR, bias, col + NR, NR);
                         }
@@ -200,6 +207,55 @@ final class Gemm {
     }
 
     /**
+     * Three rows by two adjacent panels ({@code 2*NR} columns), each element the same chain of
+     * operations as in {@link #kernel1}.
+     */
+    static void kernel3x2(float[] a, int a0, int lda, float[] b, int bOff, int k, float[] c, int c0, int ldc) {
+        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
+        FloatVector c02 = FloatVector.zero(F), c03 = FloatVector.zero(F);
+        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+        FloatVector c12 = FloatVector.zero(F), c13 = FloatVector.zero(F);
+        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
+        FloatVector c22 = FloatVector.zero(F), c23 = FloatVector.zero(F);
+        int a1 = a0 + lda;
+        int a2 = a1 + lda;
+        int bOff2 = bOff + k * NR;
+        for (int kk = 0; kk < k; kk++) {
+            int bo = bOff + kk * NR;
+            int bo2 = bOff2 + kk * NR;
+            FloatVector b0 = FloatVector.fromArray(F, b, bo);
+            FloatVector b1 = FloatVector.fromArray(F, b, bo + LANES);
+            FloatVector b2 = FloatVector.fromArray(F, b, bo2);
+            FloatVector b3 = FloatVector.fromArray(F, b, bo2 + LANES);
+            FloatVector x = FloatVector.broadcast(F, a[a0 + kk]);
+            c00 = b0.fma(x, c00);
+            c01 = b1.fma(x, c01);
+            c02 = b2.fma(x, c02);
+            c03 = b3.fma(x, c03);
+            x = FloatVector.broadcast(F, a[a1 + kk]);
+            c10 = b0.fma(x, c10);
+            c11 = b1.fma(x, c11);
+            c12 = b2.fma(x, c12);
+            c13 = b3.fma(x, c13);
+            x = FloatVector.broadcast(F, a[a2 + kk]);
+            c20 = b0.fma(x, c20);
+            c21 = b1.fma(x, c21);
+            c22 = b2.fma(x, c22);
+            c23 = b3.fma(x, c23);
+        }
+        store4(c, c0, c00, c01, c02, c03);
+        store4(c, c0 + ldc, c10, c11, c12, c13);
+        store4(c, c0 + 2 * ldc, c20, c21, c22, c23);
+    }
+
+    private static void store4(float[] c, int c0, FloatVector v0, FloatVector v1, FloatVector v2, FloatVector v3) {
+        v0.intoArray(c, c0);
+        v1.intoArray(c, c0 + LANES);
+        v2.intoArray(c, c0 + NR);
+        v3.intoArray(c, c0 + NR + LANES);
+    }
+
+    /**
      * One row by two adjacent panels ({@code 2*NR} columns), each element the same chain of
      * operations as in {@link #kernel1}.
      */
@@ -216,10 +272,7 @@ final class Gemm {
             c10 = FloatVector.fromArray(F, b, bo2).fma(x, c10);
             c11 = FloatVector.fromArray(F, b, bo2 + LANES).fma(x, c11);
         }
-        c00.intoArray(c, c0);
-        c01.intoArray(c, c0 + LANES);
-        c10.intoArray(c, c0 + NR);
-        c11.intoArray(c, c0 + NR + LANES);
+        store4(c, c0, c00, c01, c10, c11);
     }
 
     /** One row by NR columns over the whole of k (the same chain of operations as {@link #kernel6}). */
