@@ -358,7 +358,7 @@ final class CapfiltCommand implements Callable<Integer> {
                     warmupSteps == null ? ts.warmupSteps() : warmupSteps, ts.maxGradNorm());
             ts = ts.withAugment(augment);
             RetrievalSettings rs = d.retrieval();
-            rs = new RetrievalSettings(rs.temperature(), momentum == null ? rs.momentum() : momentum,
+            rs = new RetrievalSettings(rs.temperature(), rs.learnableTemperature(), momentum == null ? rs.momentum() : momentum,
                     alpha == null ? rs.alpha() : alpha, queueSize == null ? rs.queueSize() : queueSize);
             return new NoiseBenchmark.FilterTuning(ts, rs, t);
         }
