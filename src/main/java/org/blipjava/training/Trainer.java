@@ -160,7 +160,11 @@ public final class Trainer {
      * Fine-tunes a retrieval model ({@code BlipForImageTextRetrieval}) with BLIP's ITC and ITM
      * losses: momentum encoders (EMA of the weights) give soft ITC targets, a queue of their
      * features adds negatives, and ITM learns from hard negatives sampled by contrastive similarity
-     * (see {@code RetrievalTask}). Validation reports ITC recall@1 both ways.
+     * (see {@code RetrievalTask}). The ITC temperature is learned unless
+     * {@link RetrievalSettings#learnableTemperature} is false; it is kept out of
+     * {@code model.safetensors}, checkpointed with its AdamW moments, reported in
+     * {@link TrainingResult#taskValues} and written to {@code final/itc_temperature.json}.
+     * Validation reports ITC recall@1 both ways and the temperature.
      */
     public TrainingResult trainRetrieval(CaptionData train, CaptionData val, RetrievalSettings retrieval,
                                          Path outputDir, boolean resume, TrainingListener listener) throws IOException {

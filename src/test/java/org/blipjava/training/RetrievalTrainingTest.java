@@ -164,6 +164,26 @@ class RetrievalTrainingTest {
     }
 
     @Test
+    void afterEachStepTheLearnedTemperatureIsClamped(@TempDir Path tmp) throws Exception {
+        CaptionData train = CaptionData.read(ShapesData.write(tmp.resolve("data"), "train", 4, 64, 4), null, null);
+        try (Parallel parallel = new Parallel(1)) {
+            Trainer trainer = new Trainer(tinyItm(), TrainingSettings.defaults(), parallel);
+            RetrievalTask task = taskAt(train, trainer, parallel, 0.9f);
+            assertThat(task.ownParameters()).containsExactly(task.temperatureParameter());
+            task.afterStep();
+            assertThat(task.currentTemperature()).isEqualTo((double) (float) RetrievalSettings.MAX_TEMPERATURE);
+            task.temperatureParameter().value()[0] = 1e-5f;
+            task.afterStep();
+            assertThat(task.currentTemperature()).isEqualTo((double) (float) RetrievalSettings.MIN_TEMPERATURE);
+            RetrievalTask fixed = new RetrievalTask(train, null, quick().withTemperature(0.9, false), trainer.config(),
+                    trainer.tokenizer(), trainer.imageProcessor(), trainer.settings(), parallel);
+            fixed.afterStep();
+            assertThat(fixed.ownParameters()).isEmpty();
+            assertThat(fixed.currentTemperature()).isEqualTo(0.9);
+        }
+    }
+
+    @Test
     void theLearnedTemperatureStaysWithinBlipsClamp(@TempDir Path tmp) throws Exception {
         CaptionData train = CaptionData.read(ShapesData.write(tmp.resolve("data"), "train", 8, 64, 6), null, null);
         CaptionData val = CaptionData.read(ShapesData.write(tmp.resolve("data"), "val", 4, 64, 7), null, null);
