@@ -262,6 +262,10 @@ final class CapfiltCommand implements Callable<Integer> {
                 description = "Momentum features kept as extra ITC negatives (default: 57600).")
         Integer queueSize;
 
+        @Option(names = "--fixed-temperature",
+                description = "Keep the filter's ITC temperature fixed at 0.07 instead of learning it as BLIP does.")
+        boolean fixedTemperature;
+
         @Option(names = "--augment",
                 description = "BLIP's training augmentation of the fine-tuning images: random resized crops, flips, RandAugment.")
         boolean augment;
@@ -358,8 +362,9 @@ final class CapfiltCommand implements Callable<Integer> {
                     warmupSteps == null ? ts.warmupSteps() : warmupSteps, ts.maxGradNorm());
             ts = ts.withAugment(augment);
             RetrievalSettings rs = d.retrieval();
-            rs = new RetrievalSettings(rs.temperature(), momentum == null ? rs.momentum() : momentum,
-                    alpha == null ? rs.alpha() : alpha, queueSize == null ? rs.queueSize() : queueSize);
+            rs = new RetrievalSettings(rs.temperature(), rs.learnableTemperature() && !fixedTemperature,
+                    momentum == null ? rs.momentum() : momentum, alpha == null ? rs.alpha() : alpha,
+                    queueSize == null ? rs.queueSize() : queueSize);
             return new NoiseBenchmark.FilterTuning(ts, rs, t);
         }
     }

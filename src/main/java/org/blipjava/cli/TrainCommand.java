@@ -154,8 +154,12 @@ final class TrainCommand implements Callable<Integer> {
     boolean noRandAugment;
 
     @Option(names = "--temperature", paramLabel = "T", defaultValue = "0.07",
-            description = "Retrieval: ITC temperature (default: ${DEFAULT-VALUE}).")
+            description = "Retrieval: ITC temperature, the initial value when it is learned (default: ${DEFAULT-VALUE}).")
     double temperature;
+
+    @Option(names = "--fixed-temperature", description = "Retrieval: keep the ITC temperature fixed instead of learning"
+            + " it (BLIP learns it, clamped to [0.001, 0.5]).")
+    boolean fixedTemperature;
 
     @Option(names = "--momentum", paramLabel = "M", defaultValue = "0.995",
             description = "Retrieval: EMA factor of the momentum encoders (default: ${DEFAULT-VALUE}).")
@@ -260,7 +264,7 @@ final class TrainCommand implements Callable<Integer> {
                 } else if (task.equals("retrieval")) {
                     RetrievalSettings rs;
                     try {
-                        rs = new RetrievalSettings(temperature, momentum, alpha, queueSize);
+                        rs = new RetrievalSettings(temperature, !fixedTemperature, momentum, alpha, queueSize);
                     } catch (IllegalArgumentException e) {
                         throw new ParameterException(spec.commandLine(), e.getMessage());
                     }
@@ -381,6 +385,7 @@ final class TrainCommand implements Callable<Integer> {
             ValidationResult v = r.validations().getLast();
             sb.append(String.format(Locale.ROOT, "validation (step %d): loss %.4f%s%n", v.step(), v.loss(), metrics(v)));
         }
+        r.taskValues().forEach((k, x) -> sb.append(String.format(Locale.ROOT, "%s at the end: %.6g%n", label(k), x)));
         if (!r.missingImages().isEmpty() || !r.failedImages().isEmpty()) {
             sb.append(String.format(Locale.ROOT, "images skipped: %d missing, %d unreadable%n", r.missingImages().size(),
                     r.failedImages().size()));
@@ -401,9 +406,13 @@ final class TrainCommand implements Callable<Integer> {
             case ValidationResult.VQA_ACCURACY -> "VQA accuracy";
             case ValidationResult.I2T_R1 -> "image-to-text R@1";
             case ValidationResult.T2I_R1 -> "text-to-image R@1";
-            default -> k;
+            default -> label(k);
         }, x)));
         return sb.toString();
+    }
+
+    private static String label(String key) {
+        return TrainingResult.ITC_TEMPERATURE.equals(key) ? "ITC temperature" : key;
     }
 
     private static ObjectNode summary(TrainingResult r) {
@@ -420,6 +429,7 @@ final class TrainCommand implements Callable<Integer> {
             ObjectNode outputs = n.putObject("outputs");
             v.outputs().forEach(outputs::put);
         }
+        r.taskValues().forEach(doc::put);
         ArrayNode missing = doc.putArray("missing_images");
         r.missingImages().forEach(p -> missing.add(p.toString()));
         ObjectNode failed = doc.putObject("unreadable_images");

@@ -75,6 +75,16 @@ public final class Checkpointing {
      * @throws IOException when {@code sourceModelDir} has no {@code config.json} or a write fails
      */
     public static void savePretrained(Parameters params, Path sourceModelDir, Path outDir) throws IOException {
+        savePretrained(params, sourceModelDir, outDir, Map.of());
+    }
+
+    /**
+     * As {@link #savePretrained(Parameters, Path, Path)}, with {@code extraFiles} (file name to
+     * UTF-8 content, such as a task's {@code itc_temperature.json}) written into the directory
+     * before it is renamed into place.
+     */
+    static void savePretrained(Parameters params, Path sourceModelDir, Path outDir, Map<String, String> extraFiles)
+            throws IOException {
         Path config = sourceModelDir.resolve("config.json");
         if (!Files.isRegularFile(config)) {
             throw new IOException(config + ": no such file; the source model directory must hold the config.json "
@@ -92,6 +102,9 @@ public final class Checkpointing {
                 }
             }
             writeWeights(params, sourceModelDir, tmp.resolve(WEIGHTS_FILE));
+            for (Map.Entry<String, String> e : extraFiles.entrySet()) {
+                Files.writeString(tmp.resolve(e.getKey()), e.getValue());
+            }
             replaceDirectory(tmp, target);
         } finally {
             deleteTree(tmp);

@@ -223,6 +223,43 @@ public final class Ops {
         });
     }
 
+    /**
+     * {@code x / s} with a learnable scalar divisor (BLIP's ITC {@code temp}): {@code dx = g / s},
+     * {@code ds = -sum(g * x) / s^2}.
+     */
+    public static Tensor divide(Tape t, Tensor x, Tensor divisor) {
+        if (divisor.size() != 1) {
+            throw new IllegalArgumentException("the divisor must be a scalar, it has " + divisor.size() + " elements");
+        }
+        double s = divisor.item();
+        float[] xs = x.data();
+        float[] y = new float[xs.length];
+        for (int i = 0; i < y.length; i++) {
+            y[i] = (float) (xs[i] / s);
+        }
+        boolean req = x.requiresGrad() || divisor.requiresGrad();
+        Tensor r = out(y, req, x.shape());
+        if (req) {
+            onGrad(t, r, () -> {
+                float[] g = r.grad();
+                if (x.requiresGrad()) {
+                    float[] gx = x.grad();
+                    for (int i = 0; i < y.length; i++) {
+                        gx[i] += (float) (g[i] / s);
+                    }
+                }
+                if (divisor.requiresGrad()) {
+                    double acc = 0;
+                    for (int i = 0; i < y.length; i++) {
+                        acc += (double) g[i] * xs[i];
+                    }
+                    divisor.grad()[0] += (float) (-acc / (s * s));
+                }
+            });
+        }
+        return r;
+    }
+
     /** {@code x * exp(logScale)} with a learnable scalar log-scale (BlipModel's {@code logit_scale}). */
     public static Tensor scaleByExp(Tape t, Tensor x, Tensor logScale) {
         float s = (float) Math.exp(logScale.item());

@@ -93,6 +93,26 @@ public final class Parameters {
         return new Parameters(source, map);
     }
 
+    /**
+     * These parameters plus {@code extra} (shared, not copied), for an optimizer that also trains
+     * values a task owns beside the model's weights.
+     *
+     * @throws IllegalArgumentException when an extra name is already a parameter here
+     */
+    Parameters with(List<Parameter> extra) {
+        if (extra.isEmpty()) {
+            return this;
+        }
+        Map<String, Parameter> map = new LinkedHashMap<>(byName);
+        for (Parameter p : extra) {
+            if (map.put(p.name(), p) != null) {
+                throw new IllegalArgumentException(source + " already has a parameter '" + p.name()
+                        + "'; a task's own parameter must not shadow a model weight");
+            }
+        }
+        return new Parameters(source, map);
+    }
+
     private static boolean isFloat(DType d) {
         return d == DType.F32 || d == DType.F16 || d == DType.BF16 || d == DType.F64;
     }

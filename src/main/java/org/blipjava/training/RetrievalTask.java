@@ -36,9 +36,17 @@ import org.blipjava.tokenizer.Padding;
  *       negatives drawn with probability {@code softmax(similarity)} over the batch's other images
  *       (texts).</li>
  * </ul>
- * The loss is ITC + ITM. Momentum weights, queues and the sampling state are checkpointed.
+ * The loss is ITC + ITM. The temperature is the task's own parameter {@code temp} (see
+ * {@link RetrievalSettings}): learned and clamped after each step unless fixed; it is not a weight
+ * of the Hugging Face model, so it is kept in the task state and written beside the final model
+ * ({@value #TEMPERATURE_FILE}). Momentum weights, queues, the temperature and the sampling state
+ * are checkpointed.
  */
 final class RetrievalTask implements TrainingTask {
+    /** The file beside the trained model that records the final temperature. */
+    static final String TEMPERATURE_FILE = "itc_temperature.json";
+    /** BLIP's name of the learned temperature, also its key in the task state and the optimizer file. */
+    static final String TEMPERATURE_KEY = "temp";
     private static final List<String> MOMENTUM_PREFIXES = List.of("vision_model.", "vision_proj.", "text_encoder.",
             "text_proj.");
 
@@ -58,6 +66,8 @@ final class RetrievalTask implements TrainingTask {
     private final int[] idxQueue;
     private int queuePtr;
     private int queueFilled;
+    /** The current temperature; a trained scalar only when {@link RetrievalSettings#learnableTemperature}. */
+    private final Parameter temperature;
 
     RetrievalTask(CaptionData train, CaptionData val, RetrievalSettings rs, BlipConfig config, BertTokenizer tokenizer,
                   BlipImageProcessor processor, TrainingSettings settings, Parallel parallel) {
@@ -75,6 +85,52 @@ final class RetrievalTask implements TrainingTask {
         this.imageQueue = new float[Math.multiplyExact(rs.queueSize(), dim)];
         this.textQueue = new float[imageQueue.length];
         this.idxQueue = new int[rs.queueSize()];
+        this.temperature = new Parameter(TEMPERATURE_KEY, new float[] {(float) rs.temperature()});
+    }
+
+    @Override
+    public List<Parameter> ownParameters() {
+        return rs.learnableTemperature() ? List.of(temperature) : List.of();
+    }
+
+    /** BLIP clamps its {@code temp} before each forward, that is after each optimizer step. */
+    @Override
+    public void afterStep() {
+        if (rs.learnableTemperature()) {
+            float[] v = temperature.value();
+            v[0] = (float) Math.clamp(v[0], RetrievalSettings.MIN_TEMPERATURE, RetrievalSettings.MAX_TEMPERATURE);
+        }
+    }
+
+    /** The temperature now: the learned value, or exactly the fixed setting (as before it could be learned). */
+    double currentTemperature() {
+        return rs.learnableTemperature() ? temperature.item() : rs.temperature();
+    }
+
+    /** The learned temperature's parameter (for tests: its value and gradient). */
+    Parameter temperatureParameter() {
+        return temperature;
+    }
+
+    /** ITC similarities over the temperature, with a gradient for it when it is learned. */
+    private Tensor overTemperature(Tape t, Tensor similarities) {
+        return rs.learnableTemperature() ? Ops.divide(t, similarities, temperature)
+                : Ops.divide(t, similarities, rs.temperature());
+    }
+
+    @Override
+    public Map<String, Double> reportedValues() {
+        return Map.of(TrainingResult.ITC_TEMPERATURE, currentTemperature());
+    }
+
+    @Override
+    public Map<String, String> modelSideFiles() {
+        String value = rs.learnableTemperature() ? Float.toString(temperature.item()) : Double.toString(rs.temperature());
+        return Map.of(TEMPERATURE_FILE, String.format(java.util.Locale.ROOT,
+                "{\"temperature\": %s, \"learnable\": %s, \"initial\": %s, \"clamp\": [%s, %s],"
+                        + " \"note\": \"BLIP's ITC temp; not a weight of the Hugging Face model\"}%n",
+                value, rs.learnableTemperature(), Double.toString(rs.temperature()),
+                Double.toString(RetrievalSettings.MIN_TEMPERATURE), Double.toString(RetrievalSettings.MAX_TEMPERATURE)));
     }
 
     @Override
@@ -188,11 +244,12 @@ final class RetrievalTask implements TrainingTask {
                 truth[r * all + j] = idxAll[j] == idx[r] ? 1f / positives : 0f;
             }
         }
-        double temp = rs.temperature();
-        float[] targetsI2t = softTargets(imageFeatM, textAll, n, all, truth);
-        float[] targetsT2i = softTargets(textFeatM, imageAll, n, all, truth);
-        Tensor simI2t = Ops.divide(t, Ops.linear(t, imageFeat, n, dim, Tensor.constant(textAll, all, dim), null, all), temp);
-        Tensor simT2i = Ops.divide(t, Ops.linear(t, textFeat, n, dim, Tensor.constant(imageAll, all, dim), null, all), temp);
+        // The soft targets use the current temperature as a constant, as BLIP's (under no_grad).
+        double temp = currentTemperature();
+        float[] targetsI2t = softTargets(imageFeatM, textAll, n, all, truth, temp);
+        float[] targetsT2i = softTargets(textFeatM, imageAll, n, all, truth, temp);
+        Tensor simI2t = overTemperature(t, Ops.linear(t, imageFeat, n, dim, Tensor.constant(textAll, all, dim), null, all));
+        Tensor simT2i = overTemperature(t, Ops.linear(t, textFeat, n, dim, Tensor.constant(imageAll, all, dim), null, all));
         Tensor itc = Ops.weightedSum(t, new double[] {0.5, 0.5}, SoftCrossEntropy.loss(t, simI2t, n, all, targetsI2t),
                 SoftCrossEntropy.loss(t, simT2i, n, all, targetsT2i));
         enqueue(imageFeatM, textFeatM, idx, n);
@@ -239,7 +296,7 @@ final class RetrievalTask implements TrainingTask {
     }
 
     /** {@code alpha * softmax(momentum features . all / temp) + (1 - alpha) * truth}, row by row. */
-    private float[] softTargets(float[] featM, float[] all, int n, int cols, float[] truth) {
+    private float[] softTargets(float[] featM, float[] all, int n, int cols, float[] truth, double temp) {
         float[] out = new float[n * cols];
         double alpha = rs.alpha();
         for (int r = 0; r < n; r++) {
@@ -250,7 +307,7 @@ final class RetrievalTask implements TrainingTask {
                 for (int k = 0; k < dim; k++) {
                     dot += featM[r * dim + k] * all[j * dim + k];
                 }
-                s[j] = dot / rs.temperature();
+                s[j] = dot / temp;
                 max = Math.max(max, s[j]);
             }
             double sum = 0;
@@ -333,6 +390,7 @@ final class RetrievalTask implements TrainingTask {
             ids[i] = idxQueue[i]; // image indices are exact in float32 below 2^24
         }
         out.add(SafetensorsWriter.f32("queue.idx", new int[] {rs.queueSize()}, ids));
+        out.add(SafetensorsWriter.f32(TEMPERATURE_KEY, temperature.shape(), temperature.value()));
         return out;
     }
 
@@ -342,6 +400,8 @@ final class RetrievalTask implements TrainingTask {
         m.put("queue_ptr", Integer.toString(queuePtr));
         m.put("queue_filled", Integer.toString(queueFilled));
         m.put("rng_state", Long.toString(rng.state()));
+        m.put("temperature_learnable", Boolean.toString(rs.learnableTemperature()));
+        m.put("temperature_initial", Double.toString(rs.temperature()));
         return m;
     }
 
@@ -377,6 +437,30 @@ final class RetrievalTask implements TrainingTask {
         queuePtr = Integer.parseInt(saved.metadata().get("queue_ptr"));
         queueFilled = Integer.parseInt(saved.metadata().get("queue_filled"));
         rng.restore(Long.parseLong(saved.metadata().get("rng_state")));
+        restoreTemperature(saved);
+    }
+
+    /** The saved temperature, after checking it was set up as now (checkpoints from before it was learned: fixed). */
+    private void restoreTemperature(SafetensorsFile saved) {
+        boolean learnable = Boolean.parseBoolean(saved.metadata().getOrDefault("temperature_learnable", "false"));
+        if (learnable != rs.learnableTemperature()) {
+            throw new IllegalStateException(saved.path() + ": the checkpoint was trained with a "
+                    + (learnable ? "learned" : "fixed") + " temperature; resume " + (learnable ? "without" : "with")
+                    + " --fixed-temperature or start in a new output directory");
+        }
+        String initial = saved.metadata().get("temperature_initial");
+        if (initial != null && Double.parseDouble(initial) != rs.temperature()) {
+            throw new IllegalStateException(saved.path() + ": the checkpoint was trained with --temperature " + initial
+                    + " but this run has " + rs.temperature() + "; resume with the same temperature");
+        }
+        TensorData t = saved.tensors().get(TEMPERATURE_KEY);
+        if (learnable) {
+            if (t == null || t.numel() != 1) {
+                throw new IllegalStateException(saved.path() + ": no scalar '" + TEMPERATURE_KEY
+                        + "'; the checkpoint is damaged or not from a retrieval run");
+            }
+            temperature.value()[0] = t.toFloatArray()[0];
+        }
     }
 
     @Override
@@ -443,19 +527,20 @@ final class RetrievalTask implements TrainingTask {
         }
         int t2i = 0;
         double loss = 0;
+        double temp = currentTemperature();
         Map<String, String> outputs = new LinkedHashMap<>();
         for (int j = 0; j < nt; j++) {
             int best = 0;
             double max = Double.NEGATIVE_INFINITY;
             for (int i = 0; i < ni; i++) {
                 best = cos[i][j] > cos[best][j] ? i : best;
-                max = Math.max(max, cos[i][j] / rs.temperature());
+                max = Math.max(max, cos[i][j] / temp);
             }
             double sum = 0;
             for (int i = 0; i < ni; i++) {
-                sum += Math.exp(cos[i][j] / rs.temperature() - max);
+                sum += Math.exp(cos[i][j] / temp - max);
             }
-            loss += max + Math.log(sum) - cos[textImage.get(j)][j] / rs.temperature();
+            loss += max + Math.log(sum) - cos[textImage.get(j)][j] / temp;
             t2i += best == textImage.get(j) ? 1 : 0;
             outputs.put(texts.get(j) + " (" + val.images().get(images.get(textImage.get(j))).getFileName() + ")",
                     val.images().get(images.get(best)).getFileName().toString());
@@ -463,6 +548,7 @@ final class RetrievalTask implements TrainingTask {
         Map<String, Double> metrics = new LinkedHashMap<>();
         metrics.put(ValidationResult.I2T_R1, ni == 0 ? Double.NaN : (double) i2t / ni);
         metrics.put(ValidationResult.T2I_R1, nt == 0 ? Double.NaN : (double) t2i / nt);
+        metrics.put(TrainingResult.ITC_TEMPERATURE, temp);
         return new ValidationResult(step, nt == 0 ? Double.NaN : loss / nt, metrics, outputs);
     }
 }

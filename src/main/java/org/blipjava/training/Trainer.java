@@ -160,7 +160,11 @@ public final class Trainer {
      * Fine-tunes a retrieval model ({@code BlipForImageTextRetrieval}) with BLIP's ITC and ITM
      * losses: momentum encoders (EMA of the weights) give soft ITC targets, a queue of their
      * features adds negatives, and ITM learns from hard negatives sampled by contrastive similarity
-     * (see {@code RetrievalTask}). Validation reports ITC recall@1 both ways.
+     * (see {@code RetrievalTask}). The ITC temperature is learned unless
+     * {@link RetrievalSettings#learnableTemperature} is false; it is kept out of
+     * {@code model.safetensors}, checkpointed with its AdamW moments, reported in
+     * {@link TrainingResult#taskValues} and written to {@code final/itc_temperature.json}.
+     * Validation reports ITC recall@1 both ways and the temperature.
      */
     public TrainingResult trainRetrieval(CaptionData train, CaptionData val, RetrievalSettings retrieval,
                                          Path outputDir, boolean resume, TrainingListener listener) throws IOException {
@@ -214,6 +218,8 @@ public final class Trainer {
         final List<ValidationResult> validations = new ArrayList<>();
         final int totalSteps;
         Parameters params;
+        /** {@link #params} plus the task's own parameters: what the optimizer updates and clips. */
+        Parameters trainable;
         AdamW optimizer;
         int step;
         int epoch;
@@ -233,7 +239,7 @@ public final class Trainer {
 
         void fresh() throws IOException {
             params = Parameters.load(modelDir);
-            optimizer = new AdamW(params, AdamW.Settings.withWeightDecay(settings.weightDecay()), Trainer::decays);
+            newOptimizer();
             order = rng.permutation(task.size());
         }
 
@@ -245,18 +251,19 @@ public final class Trainer {
             }
             checkSameRun(state.path("settings"), dir);
             params = Parameters.load(dir);
-            optimizer = new AdamW(params, AdamW.Settings.withWeightDecay(settings.weightDecay()), Trainer::decays);
-            try (SafetensorsFile f = SafetensorsFile.open(dir.resolve(OPTIMIZER_FILE))) {
-                for (Map.Entry<Parameter, String> e : savedNames(params).entrySet()) {
-                    float[][] m = optimizer.moments(e.getKey());
-                    copyInto(f, "exp_avg." + e.getValue(), m[0], dir);
-                    copyInto(f, "exp_avg_sq." + e.getValue(), m[1], dir);
-                }
-            }
+            newOptimizer();
+            // The task's state first: it names a mismatch of the task's own parameters more clearly.
             Path taskState = dir.resolve(TASK_STATE_FILE);
             if (Files.isRegularFile(taskState)) {
                 try (SafetensorsFile f = SafetensorsFile.open(taskState)) {
                     task.restoreState(f);
+                }
+            }
+            try (SafetensorsFile f = SafetensorsFile.open(dir.resolve(OPTIMIZER_FILE))) {
+                for (Map.Entry<Parameter, String> e : savedNames(trainable).entrySet()) {
+                    float[][] m = optimizer.moments(e.getKey());
+                    copyInto(f, "exp_avg." + e.getValue(), m[0], dir);
+                    copyInto(f, "exp_avg_sq." + e.getValue(), m[1], dir);
                 }
             }
             step = state.path("step").asInt();
@@ -286,6 +293,18 @@ public final class Trainer {
             lastCheckpoint = dir;
         }
 
+        /**
+         * AdamW over the model's weights and the task's own parameters; the latter decay too, as
+         * BLIP's optimizer applies weight decay to every parameter of the model (its {@code temp}
+         * included).
+         */
+        private void newOptimizer() {
+            List<Parameter> own = task.ownParameters();
+            trainable = params.with(own);
+            optimizer = new AdamW(trainable, AdamW.Settings.withWeightDecay(settings.weightDecay()),
+                    p -> decays(p) || own.contains(p));
+        }
+
         private void copyInto(SafetensorsFile f, String name, float[] into, Path dir) {
             TensorData t = f.tensors().get(name);
             if (t == null || t.numel() != into.length) {
@@ -306,7 +325,7 @@ public final class Trainer {
             }
             while (step < stopAt) {
                 long t0 = System.nanoTime();
-                params.zeroGrad();
+                trainable.zeroGrad();
                 double lossSum = 0;
                 int examples = 0;
                 for (int a = 0; a < settings.gradAccum(); a++) {
@@ -321,9 +340,10 @@ public final class Trainer {
                     scaleGradients(1.0 / settings.gradAccum());
                 }
                 double norm = settings.maxGradNorm() > 0
-                        ? GradientClipping.clipByGlobalNorm(params, settings.maxGradNorm()) : gradNorm();
+                        ? GradientClipping.clipByGlobalNorm(trainable, settings.maxGradNorm()) : gradNorm();
                 double lr = schedule.lr(step);
                 optimizer.step(lr);
+                task.afterStep();
                 step++;
                 double loss = lossSum / settings.gradAccum();
                 losses.add(loss);
@@ -341,10 +361,10 @@ public final class Trainer {
             Path finalModel = null;
             if (step >= totalSteps) {
                 finalModel = outputDir.resolve(FINAL);
-                Checkpointing.savePretrained(params, modelDir, finalModel);
+                Checkpointing.savePretrained(params, modelDir, finalModel, task.modelSideFiles());
             }
             return new TrainingResult(step, totalSteps, losses, validations, failed, task.missingImages(), finalModel,
-                    lastCheckpoint);
+                    lastCheckpoint, task.reportedValues());
         }
 
         private void validate() {
@@ -356,7 +376,7 @@ public final class Trainer {
         }
 
         private void scaleGradients(double factor) {
-            for (Parameter p : params.unique()) {
+            for (Parameter p : trainable.unique()) {
                 float[] g = p.grad();
                 for (int i = 0; i < g.length; i++) {
                     g[i] = (float) (g[i] * factor);
@@ -366,7 +386,7 @@ public final class Trainer {
 
         private double gradNorm() {
             double sq = 0;
-            for (Parameter p : params.unique()) {
+            for (Parameter p : trainable.unique()) {
                 for (float g : p.grad()) {
                     sq += (double) g * g;
                 }
@@ -433,7 +453,7 @@ public final class Trainer {
             try {
                 Checkpointing.savePretrained(params, modelDir, tmp);
                 List<TensorData> moments = new ArrayList<>();
-                for (Map.Entry<Parameter, String> e : savedNames(params).entrySet()) {
+                for (Map.Entry<Parameter, String> e : savedNames(trainable).entrySet()) {
                     float[][] m = optimizer.moments(e.getKey());
                     moments.add(SafetensorsWriter.f32("exp_avg." + e.getValue(), e.getKey().shape(), m[0]));
                     moments.add(SafetensorsWriter.f32("exp_avg_sq." + e.getValue(), e.getKey().shape(), m[1]));

@@ -16,11 +16,17 @@ import java.util.Map;
  * @param finalModel   the {@code save_pretrained} directory of the trained model, or null when
  *                     the run stopped before the end of the schedule
  * @param lastCheckpoint the newest resumable checkpoint, or null
+ * @param taskValues   task values at the end worth reporting, by name (retrieval:
+ *                     {@value #ITC_TEMPERATURE}); empty for the other tasks
  */
 public record TrainingResult(int steps, int totalSteps, List<Double> losses, List<ValidationResult> validations,
                              Map<String, String> failedImages, List<Path> missingImages, Path finalModel,
-                             Path lastCheckpoint) {
+                             Path lastCheckpoint, Map<String, Double> taskValues) {
+    /** The retrieval task's ITC temperature at the end of training (learned or fixed). */
+    public static final String ITC_TEMPERATURE = "itc_temperature";
+
     public TrainingResult {
+        taskValues = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(taskValues));
         losses = List.copyOf(losses);
         validations = List.copyOf(validations);
         failedImages = Map.copyOf(failedImages);

@@ -59,6 +59,29 @@ interface TrainingTask {
     /** Restores what {@link #stateTensors} and {@link #stateMetadata} saved (copying: the file closes after). */
     default void restoreState(org.blipjava.checkpoint.SafetensorsFile saved) {}
 
+    /**
+     * Scalars or tensors the task trains beside the model's weights (the retrieval task's learned
+     * temperature): the optimizer updates them and the checkpoints keep their moments, but they
+     * are not written to {@code model.safetensors}. The task saves their values in
+     * {@link #stateTensors}. None by default.
+     */
+    default List<Parameter> ownParameters() {
+        return List.of();
+    }
+
+    /** Called after each optimizer step (to clamp {@link #ownParameters}, for example). */
+    default void afterStep() {}
+
+    /** Values worth reporting at the end of training (for example {@code itc_temperature}); none by default. */
+    default java.util.Map<String, Double> reportedValues() {
+        return java.util.Map.of();
+    }
+
+    /** Small files (name to content) written beside the trained model in {@code final/}; none by default. */
+    default java.util.Map<String, String> modelSideFiles() {
+        return java.util.Map.of();
+    }
+
     /** The loss of one batch: example {@code examples[r]} with image row {@code r} of {@code pixels}. */
     interface BatchLoss {
         Tensor loss(Tape tape, float[] pixels, int[] examples);

@@ -11,7 +11,8 @@ import java.util.Map;
  * @param loss    the validation loss (no augmentation): the LM loss per target token for
  *                captioning and VQA, the text-to-image ITC cross-entropy for retrieval
  * @param metrics task metrics by name: {@value #BLEU4} and {@value #CIDER_D} for captioning,
- *                {@value #VQA_ACCURACY} for VQA, {@value #I2T_R1} and {@value #T2I_R1} for retrieval
+ *                {@value #VQA_ACCURACY} for VQA, {@value #I2T_R1}, {@value #T2I_R1} and the ITC temperature
+ *                ({@link TrainingResult#ITC_TEMPERATURE}) for retrieval
  * @param outputs the generated text per validation item (captions per image file with the prompt
  *                removed; answers per "image | question")
  */

@@ -110,7 +110,7 @@ class NoiseBenchmarkTest {
         LoadOptions o = LoadOptions.defaults().withThreads(2);
         NoiseBenchmark.FilterTuning d = NoiseBenchmark.FilterTuning.benchmark(7, 2);
         NoiseBenchmark.FilterTuning tuning = new NoiseBenchmark.FilterTuning(d.training().withEpochs(1).withBatch(6, 1),
-                new org.blipjava.training.RetrievalSettings(0.07, 0.995, 0.4, 12), 2);
+                new org.blipjava.training.RetrievalSettings(0.07, true, 0.995, 0.4, 12), 2);
         NoiseBenchmark.Config c = new NoiseBenchmark.Config(8, 32, 0.5, 7);
         CapfiltSettings settings = new CapfiltSettings(1, 0.9, 0, null, 0.5, null);
         try (Blip cap = Blip.load(set.model("tiny-caption"), o)) {

@@ -187,6 +187,8 @@ class CapfiltCommandTest {
         assertTrue(r.out().contains("| CapFilt bootstrapped |"), r.out());
         // The filter is fine-tuned by the retrieval trainer: 24 captions in batches of 6 for one epoch.
         assertTrue(Files.isRegularFile(out.resolve("filter/final/model.safetensors")));
+        // As BLIP's filter, with a learned ITC temperature, recorded beside the model.
+        assertTrue(Files.readString(out.resolve("filter/final/itc_temperature.json")).contains("\"learnable\": true"));
         assertTrue(Files.isRegularFile(out.resolve("filter/checkpoints/step-00000004/trainer_state.json")));
         assertTrue(r.out().contains("1 epochs of batch 6"), r.out());
     }

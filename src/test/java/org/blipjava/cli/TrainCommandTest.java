@@ -56,6 +56,27 @@ class TrainCommandTest {
         JsonNode v = r.json().at("/validations/0");
         assertThat(v.has("t2i_r1") && v.has("i2t_r1")).isTrue();
         assertThat(Path.of(r.json().get("last_checkpoint").asText()).resolve("task_state.safetensors")).isRegularFile();
+        // BLIP's learned temperature: reported, and written beside the model (not into it).
+        double temp = r.json().get("itc_temperature").asDouble();
+        assertThat(temp).isBetween(0.001, 0.5).isNotEqualTo((double) 0.07f);
+        JsonNode vs = r.json().get("validations");
+        assertThat(vs.get(vs.size() - 1).get("itc_temperature").asDouble()).isEqualTo(temp);
+        assertThat(Path.of(r.json().get("final_model").asText()).resolve("itc_temperature.json")).isRegularFile();
+    }
+
+    @Test
+    void retrievalWithAFixedTemperatureKeepsIt(@TempDir Path tmp) throws Exception {
+        String itm = Fixtures.sets().getFirst().model("tiny-itm").toString();
+        CliRun r = CliRun.run("train", "--task", "retrieval", "--model", itm, "--shapes-demo", "--output",
+                tmp.resolve("run").toString(), "--epochs", "1", "--batch-size", "16", "--queue-size", "16",
+                "--temperature", "0.05", "--fixed-temperature", "--threads", "2", "--no-progress");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("ITC temperature at the end: 0.0500000");
+
+        CliRun bad = CliRun.run("train", "--task", "retrieval", "--model", itm, "--shapes-demo", "--output",
+                tmp.resolve("bad").toString(), "--temperature", "0.9", "--no-progress");
+        assertThat(bad.exit()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(bad.err()).contains("0.9").contains("clamp");
     }
 
     @Test

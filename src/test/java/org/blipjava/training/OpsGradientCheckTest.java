@@ -130,6 +130,7 @@ class OpsGradientCheckTest {
         check("l2Normalize", (t, in) -> Ops.l2Normalize(t, in[0], 3, 4), random(rnd, 12));
         check("divide", (t, in) -> Ops.divide(t, in[0], 0.07), random(rnd, 4));
         check("scaleByExp", (t, in) -> Ops.scaleByExp(t, in[0], in[1]), random(rnd, 4), new float[] {0.3f});
+        check("divide by a scalar tensor", (t, in) -> Ops.divide(t, in[0], in[1]), random(rnd, 4), new float[] {0.8f});
         check("weightedSum", (t, in) -> Ops.weightedSum(t, new double[] {0.5, 2}, in[0], in[1]), random(rnd, 1),
                 random(rnd, 1));
     }

@@ -70,4 +70,17 @@ class ParametersTest {
         assertThatThrownBy(() -> ps.get("text_decoder.nope")).hasMessageContaining("text_decoder.nope")
                 .hasMessageContaining("test");
     }
+
+    @Test
+    void extraParametersJoinWithoutShadowingTheModel() {
+        Parameter w = new Parameter("w", new float[] {1, 2}, 2);
+        Parameters model = Parameters.of("model", java.util.List.of(w));
+        Parameter temp = new Parameter("temp", new float[] {0.07f});
+        Parameters all = model.with(java.util.List.of(temp));
+        assertThat(all.unique()).containsExactly(w, temp);
+        assertThat(model.names()).containsExactly("w");
+        assertThat(model.with(java.util.List.of())).isSameAs(model);
+        assertThatThrownBy(() -> model.with(java.util.List.of(new Parameter("w", new float[] {0}))))
+                .hasMessageContaining("'w'");
+    }
 }

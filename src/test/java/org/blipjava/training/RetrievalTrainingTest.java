@@ -5,7 +5,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import org.blipjava.checkpoint.SafetensorsFile;
 import org.blipjava.image.Images;
+import org.blipjava.image.RgbImage;
 import org.blipjava.tensor.Parallel;
 import org.blipjava.testing.Fixtures;
 import org.junit.jupiter.api.Test;
@@ -25,7 +31,19 @@ class RetrievalTrainingTest {
 
     private static RetrievalSettings quick() {
         // A short run needs momentum encoders that follow faster than BLIP's 0.995.
-        return new RetrievalSettings(0.07, 0.9, 0.4, 32);
+        return new RetrievalSettings(0.07, true, 0.9, 0.4, 32);
+    }
+
+    private static float temperatureOf(Path taskState) throws Exception {
+        try (SafetensorsFile f = SafetensorsFile.open(taskState)) {
+            return f.tensors().get(RetrievalTask.TEMPERATURE_KEY).toFloatArray()[0];
+        }
+    }
+
+    private static Set<String> keys(Path weights) throws Exception {
+        try (SafetensorsFile f = SafetensorsFile.open(weights)) {
+            return new TreeSet<>(f.tensors().keySet());
+        }
     }
 
     @Test
@@ -71,6 +89,13 @@ class RetrievalTrainingTest {
             })).hasMessage("killed");
             TrainingResult resumed = trainer.trainRetrieval(train, null, quick(), out, true, null);
             assertThat(resumed.losses()).hasSize(12).isEqualTo(full.losses());
+            // The learned temperature and its AdamW moments come back with the checkpoint.
+            double temp = full.taskValues().get(TrainingResult.ITC_TEMPERATURE);
+            assertThat(temp).isNotEqualTo((double) 0.07f);
+            assertThat(resumed.taskValues()).isEqualTo(full.taskValues());
+            assertThat(temperatureOf(resumed.lastCheckpoint().resolve(Trainer.TASK_STATE_FILE))).isEqualTo((float) temp);
+            assertThat(keys(resumed.lastCheckpoint().resolve(Trainer.OPTIMIZER_FILE)))
+                    .contains("exp_avg.temp", "exp_avg_sq.temp");
             Parameters a = Parameters.load(full.finalModel());
             Parameters b = Parameters.load(resumed.finalModel());
             for (String name : a.names()) {
@@ -78,6 +103,135 @@ class RetrievalTrainingTest {
             }
             assertThat(Files.size(full.lastCheckpoint().resolve(Trainer.TASK_STATE_FILE)))
                     .isEqualTo(Files.size(resumed.lastCheckpoint().resolve(Trainer.TASK_STATE_FILE)));
+        }
+    }
+
+    /** Four examples of distinct images of {@code data}, and their pixels as the trainer preprocesses them. */
+    private record Pairs(int[] examples, float[] pixels) {
+        static Pairs of(CaptionData data, Trainer trainer, int n) {
+            List<Integer> chosen = new ArrayList<>();
+            Set<Integer> images = new TreeSet<>();
+            for (int i = 0; i < data.size() && chosen.size() < n; i++) {
+                if (images.add(data.imageId(i))) {
+                    chosen.add(i);
+                }
+            }
+            List<RgbImage> rgb = chosen.stream().map(i -> Images.read(data.image(i))).toList();
+            return new Pairs(chosen.stream().mapToInt(Integer::intValue).toArray(),
+                    trainer.imageProcessor().preprocessBatch(rgb));
+        }
+    }
+
+    /**
+     * A fresh task (empty queue, momentum = weights) with the temperature at {@code temp}. Alpha 0:
+     * the soft targets use the temperature too but carry no gradient (BLIP computes them under
+     * no_grad), so a finite difference only matches the tape with ground-truth targets.
+     */
+    private static RetrievalTask taskAt(CaptionData data, Trainer trainer, Parallel parallel, float temp) {
+        RetrievalSettings hardTargets = new RetrievalSettings(0.07, true, 0.9, 0.0, 32);
+        RetrievalTask task = new RetrievalTask(data, null, hardTargets, trainer.config(), trainer.tokenizer(),
+                trainer.imageProcessor(), trainer.settings(), parallel);
+        task.temperatureParameter().value()[0] = temp;
+        return task;
+    }
+
+    @Test
+    void theLossGradientForTheTemperatureMatchesFiniteDifferences(@TempDir Path tmp) throws Exception {
+        CaptionData train = CaptionData.read(ShapesData.write(tmp.resolve("data"), "train", 8, 64, 5), null, null);
+        TrainingSettings s = TrainingSettings.defaults().withBatch(4, 1).withAugment(false);
+        try (Parallel parallel = new Parallel(2)) {
+            Trainer trainer = new Trainer(tinyItm(), s, parallel);
+            Parameters params = Parameters.load(tinyItm());
+            Pairs batch = Pairs.of(train, trainer, 4);
+            float t0 = 0.07f;
+            RetrievalTask task = taskAt(train, trainer, parallel, t0);
+            Tape tape = new Tape(parallel);
+            Tensor loss = task.objective(params).loss(tape, batch.pixels(), batch.examples());
+            tape.backward(loss);
+            double analytic = task.temperatureParameter().grad()[0];
+
+            float up = t0 + 1e-3f;
+            float down = t0 - 1e-3f;
+            double lossUp = taskAt(train, trainer, parallel, up).objective(params)
+                    .loss(new Tape(parallel), batch.pixels(), batch.examples()).item();
+            double lossDown = taskAt(train, trainer, parallel, down).objective(params)
+                    .loss(new Tape(parallel), batch.pixels(), batch.examples()).item();
+            double numeric = (lossUp - lossDown) / ((double) up - down);
+            assertThat(analytic).as("dL/dtemp analytic %s vs numeric %s", analytic, numeric).isNotZero();
+            assertThat(Math.abs(analytic - numeric)).as("dL/dtemp analytic %s vs numeric %s", analytic, numeric)
+                    .isLessThanOrEqualTo(0.02 * Math.abs(numeric));
+        }
+    }
+
+    @Test
+    void afterEachStepTheLearnedTemperatureIsClamped(@TempDir Path tmp) throws Exception {
+        CaptionData train = CaptionData.read(ShapesData.write(tmp.resolve("data"), "train", 4, 64, 4), null, null);
+        try (Parallel parallel = new Parallel(1)) {
+            Trainer trainer = new Trainer(tinyItm(), TrainingSettings.defaults(), parallel);
+            RetrievalTask task = taskAt(train, trainer, parallel, 0.9f);
+            assertThat(task.ownParameters()).containsExactly(task.temperatureParameter());
+            task.afterStep();
+            assertThat(task.currentTemperature()).isEqualTo((double) (float) RetrievalSettings.MAX_TEMPERATURE);
+            task.temperatureParameter().value()[0] = 1e-5f;
+            task.afterStep();
+            assertThat(task.currentTemperature()).isEqualTo((double) (float) RetrievalSettings.MIN_TEMPERATURE);
+            RetrievalTask fixed = new RetrievalTask(train, null, quick().withTemperature(0.9, false), trainer.config(),
+                    trainer.tokenizer(), trainer.imageProcessor(), trainer.settings(), parallel);
+            fixed.afterStep();
+            assertThat(fixed.ownParameters()).isEmpty();
+            assertThat(fixed.currentTemperature()).isEqualTo(0.9);
+        }
+    }
+
+    @Test
+    void theLearnedTemperatureStaysWithinBlipsClamp(@TempDir Path tmp) throws Exception {
+        CaptionData train = CaptionData.read(ShapesData.write(tmp.resolve("data"), "train", 8, 64, 6), null, null);
+        CaptionData val = CaptionData.read(ShapesData.write(tmp.resolve("data"), "val", 4, 64, 7), null, null);
+        // A learning rate this large moves the temperature by about 1 on the first step (AdamW's
+        // step is about lr), so from 0.0011 it lands on one end of the clamp whichever way it goes.
+        TrainingSettings s = TrainingSettings.defaults().withEpochs(3).withBatch(4, 1).withAugment(false)
+                .withOptimizer(1.0, 1.0, 0.05, 0, 0).withIntervals(1, 0, 1);
+        RetrievalSettings low = quick().withTemperature(0.0011, true);
+        try (Parallel parallel = new Parallel(2)) {
+            TrainingResult r = new Trainer(tinyItm(), s, parallel).trainRetrieval(train, val, low, tmp.resolve("out"),
+                    false, null);
+            List<Double> temps = r.validations().stream().map(v -> v.metric(TrainingResult.ITC_TEMPERATURE)).toList();
+            assertThat(temps).hasSize(r.steps() + 1).first().isEqualTo((double) 0.0011f);
+            assertThat(temps).allSatisfy(t -> assertThat(t).isBetween((double) (float) RetrievalSettings.MIN_TEMPERATURE,
+                    (double) (float) RetrievalSettings.MAX_TEMPERATURE));
+            assertThat(temps.get(1)).isIn((double) (float) RetrievalSettings.MIN_TEMPERATURE,
+                    (double) (float) RetrievalSettings.MAX_TEMPERATURE);
+            assertThat(r.taskValues().get(TrainingResult.ITC_TEMPERATURE)).isEqualTo(temps.getLast());
+        }
+    }
+
+    @Test
+    void aFixedTemperatureStaysAndNoRunWritesItIntoTheModel(@TempDir Path tmp) throws Exception {
+        CaptionData train = CaptionData.read(ShapesData.write(tmp.resolve("data"), "train", 8, 64, 8), null, null);
+        TrainingSettings s = TrainingSettings.defaults().withEpochs(1).withBatch(4, 1).withAugment(false)
+                .withOptimizer(1e-2, 0, 0.05, 0, 1.0);
+        Set<String> input = keys(tinyItm().resolve(Checkpointing.WEIGHTS_FILE));
+        try (Parallel parallel = new Parallel(2)) {
+            Trainer trainer = new Trainer(tinyItm(), s, parallel);
+            TrainingResult fixed = trainer.trainRetrieval(train, null, quick().withTemperature(0.07, false),
+                    tmp.resolve("fixed"), false, null);
+            assertThat(fixed.taskValues()).containsEntry(TrainingResult.ITC_TEMPERATURE, 0.07);
+            assertThat(keys(fixed.lastCheckpoint().resolve(Trainer.OPTIMIZER_FILE))).doesNotContain("exp_avg.temp");
+            assertThat(Files.readString(fixed.finalModel().resolve(RetrievalTask.TEMPERATURE_FILE)))
+                    .contains("\"temperature\": 0.07,", "\"learnable\": false");
+
+            TrainingResult learned = trainer.trainRetrieval(train, null, quick(), tmp.resolve("learned"), false, null);
+            double temp = learned.taskValues().get(TrainingResult.ITC_TEMPERATURE);
+            assertThat(temp).isNotEqualTo((double) 0.07f);
+            assertThat(Files.readString(learned.finalModel().resolve(RetrievalTask.TEMPERATURE_FILE)))
+                    .contains("\"temperature\": " + (float) temp + ",", "\"learnable\": true");
+            // The Hugging Face class has no temperature weight: the saved models have exactly the input's keys.
+            for (TrainingResult r : List.of(fixed, learned)) {
+                assertThat(keys(r.finalModel().resolve(Checkpointing.WEIGHTS_FILE))).isEqualTo(input);
+                assertThat(keys(r.lastCheckpoint().resolve(Checkpointing.WEIGHTS_FILE))).isEqualTo(input);
+            }
+            assertThatThrownBy(() -> trainer.trainRetrieval(train, null, quick().withTemperature(0.07, false),
+                    tmp.resolve("learned"), true, null)).hasMessageContaining("--fixed-temperature");
         }
     }
 }
