@@ -65,6 +65,11 @@ final class IndexCommand extends ModelCommand {
                     + "need not re-read and re-encode the images; fills in entries missing from earlier runs.")
     boolean cacheItmStates;
 
+    @Option(names = "--drop-itm-cache",
+            description = "Delete the index's ITM state cache and record that it has none (re-ranking then re-reads"
+                    + " the images), then index as usual.")
+    boolean dropItmCache;
+
     static Logger quietLucene() {
         Logger l = Logger.getLogger("org.apache.lucene.internal.vectorization");
         l.setLevel(Level.WARNING);
@@ -80,6 +85,9 @@ final class IndexCommand extends ModelCommand {
     void validate() {
         if (commitEvery < 0 || Double.isNaN(commitEvery)) {
             throw new ParameterException(spec.commandLine(), "--commit-every must be 0 or more seconds, got " + commitEvery);
+        }
+        if (cacheItmStates && dropItmCache) {
+            throw new ParameterException(spec.commandLine(), "--cache-itm-states and --drop-itm-cache exclude each other");
         }
     }
 
@@ -97,6 +105,9 @@ final class IndexCommand extends ModelCommand {
                 Duration.ofMillis(Math.round(commitEvery * 1000)), !keepMissing).withCacheItmStates(cacheItmStates);
         Blip captioner = null;
         try (ImageIndex idx = ImageIndex.openForWriting(index, info)) {
+            if (dropItmCache) {
+                idx.dropItmCache();
+            }
             if (captionModel != null) {
                 captioner = Blip.load(captionModel, LoadOptions.defaults().withRevision(common.revision)
                         .withThreads(common.threads == null ? 0 : common.threads));

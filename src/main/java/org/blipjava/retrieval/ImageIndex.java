@@ -59,7 +59,8 @@ public final class ImageIndex implements AutoCloseable {
     private static final Set<String> STAMP_FIELDS = Set.of(PATH, SIZE, MODIFIED);
 
     private final Path location;
-    private final IndexInfo info;
+    // Changes only when a writer drops the ITM cache.
+    private volatile IndexInfo info;
     private final Directory directory;
     private final IndexWriter writer;
     private final SearcherManager searchers;
@@ -178,6 +179,30 @@ public final class ImageIndex implements AutoCloseable {
     }
 
     // ------------------------------------------------------------------ writing
+
+    /**
+     * Records that the index has no ITM state cache any more, then deletes the cache's files. The
+     * flag is committed first, so a reader that opens the index afterwards does not look for
+     * entries; one that opened it earlier finds them gone and recomputes, as for any missing entry.
+     */
+    public void dropItmCache() {
+        requireWritable("drop the ITM state cache");
+        info = info.withItmCache(false);
+        Path cache = location.toAbsolutePath().normalize().resolve(ItmStateCache.DIRECTORY);
+        commit();
+        try {
+            if (Files.isDirectory(cache)) {
+                try (var entries = Files.list(cache)) {
+                    for (Path e : entries.toList()) {
+                        Files.deleteIfExists(e);
+                    }
+                }
+                Files.deleteIfExists(cache);
+            }
+        } catch (IOException e) {
+            throw new IndexException(location + ": cannot drop the ITM state cache in " + cache + ": " + e.getMessage(), e);
+        }
+    }
 
     /** Adds an image, replacing the document of the same path if there is one. */
     public void add(IndexedImage image) {

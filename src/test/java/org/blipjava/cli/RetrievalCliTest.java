@@ -201,6 +201,28 @@ class RetrievalCliTest {
         assertThat(noCache.err().lines().toList()).hasSize(images.size()).allMatch(l -> l.contains("kept in ITC order"));
         assertThat(noCache.json().get("errors")).hasSize(images.size());
 
+        // Dropping the cache deletes its files and records that there is none: re-ranking reads the
+        // (now missing) images again, as for an index that never had one.
+        CliRun both = CliRun.run("index", "--model", model, "--images", dir.toString(), "--index", index.toString(),
+                "--cache-itm-states", "--drop-itm-cache");
+        assertThat(both.exit()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(both.err()).contains("exclude each other");
+        // (The photos folder is empty now: index one fixture image and keep the missing ones.)
+        CliRun dropped = CliRun.run("index", "--model", model, "--images", set.image(images.get(0)).toString(),
+                "--index", index.toString(), "--drop-itm-cache", "--keep-missing", "--json");
+        assertThat(dropped.exit()).as(dropped.err()).isZero();
+        assertThat(dropped.json().has("itm_cache")).isFalse();
+        assertThat(index.resolve("itm-cache")).doesNotExist();
+        String all = String.valueOf(images.size() + 1);
+        CliRun afterDrop = CliRun.run("search", "--index", index.toString(), "--text", text, "--json", "--k", all,
+                "--rerank", all);
+        assertThat(afterDrop.exit()).isEqualTo(1);
+        assertThat(afterDrop.json().get("errors")).hasSize(images.size());
+        CliRun reopened = CliRun.run("index", "--model", model, "--images", set.image(images.get(0)).toString(),
+                "--index", index.toString(), "--keep-missing", "--json");
+        assertThat(reopened.exit()).as(reopened.err()).isZero();
+        assertThat(reopened.json().has("itm_cache")).as("the index records that it has no cache").isFalse();
+
         CliRun contrastive = CliRun.run("index", "--model", set.model("tiny-contrastive").toString(), "--images",
                 set.image(images.get(0)).toString(), "--index", tmp.resolve("c").toString(), "--cache-itm-states");
         assertThat(contrastive.exit()).isEqualTo(Main.EXIT_USAGE);
