@@ -187,6 +187,13 @@ final class Gemm {
             c50 = b0.fma(x, c50);
             c51 = b1.fma(x, c51);
         }
+        store6(c, c0, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
+    }
+
+    /** Writes a 6 x NR tile held in registers (two vectors per row) to rows {@code ldc} apart. */
+    static void store6(float[] c, int c0, int ldc, FloatVector c00, FloatVector c01, FloatVector c10,
+                       FloatVector c11, FloatVector c20, FloatVector c21, FloatVector c30, FloatVector c31,
+                       FloatVector c40, FloatVector c41, FloatVector c50, FloatVector c51) {
         c00.intoArray(c, c0);
         c01.intoArray(c, c0 + LANES);
         c0 += ldc;

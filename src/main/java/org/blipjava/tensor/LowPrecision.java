@@ -138,7 +138,7 @@ final class LowPrecision {
             c50 = b0.fma(x, c50);
             c51 = b1.fma(x, c51);
         }
-        store6(c, c0, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
+        Gemm.store6(c, c0, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
     }
 
     static void kernel6q(float[] a, int a0, int lda, byte[] b, int bOff, int k, float[] c, int c0, int ldc) {
@@ -176,29 +176,7 @@ final class LowPrecision {
             c50 = b0.fma(x, c50);
             c51 = b1.fma(x, c51);
         }
-        store6(c, c0, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
-    }
-
-    private static void store6(float[] c, int c0, int ldc, FloatVector c00, FloatVector c01, FloatVector c10,
-                               FloatVector c11, FloatVector c20, FloatVector c21, FloatVector c30, FloatVector c31,
-                               FloatVector c40, FloatVector c41, FloatVector c50, FloatVector c51) {
-        c00.intoArray(c, c0);
-        c01.intoArray(c, c0 + LANES);
-        c0 += ldc;
-        c10.intoArray(c, c0);
-        c11.intoArray(c, c0 + LANES);
-        c0 += ldc;
-        c20.intoArray(c, c0);
-        c21.intoArray(c, c0 + LANES);
-        c0 += ldc;
-        c30.intoArray(c, c0);
-        c31.intoArray(c, c0 + LANES);
-        c0 += ldc;
-        c40.intoArray(c, c0);
-        c41.intoArray(c, c0 + LANES);
-        c0 += ldc;
-        c50.intoArray(c, c0);
-        c51.intoArray(c, c0 + LANES);
+        Gemm.store6(c, c0, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
     }
 
     static void kernel1h(float[] a, int a0, short[] b, int bOff, int k, float[] c, int c0) {
