@@ -330,56 +330,32 @@ public final class Benchmark {
     /**
      * One workload of a comparison: runs it once and returns its seconds. Java probes are timed
      * here; the baseline's are timed by the baseline itself.
+     *
+     * @param run     runs the workload once and returns its seconds
+     * @param foreign whether it runs on another runtime's threads (OpenBLAS, PyTorch), which may
+     *                spin after a run
      */
-    private interface Probe {
-        double seconds();
-
-        /** Whether this runs on another runtime's threads (OpenBLAS, PyTorch), which may spin after a run. */
-        boolean foreign();
+    private record Probe(java.util.function.DoubleSupplier run, boolean foreign) {
+        double seconds() {
+            return run.getAsDouble();
+        }
 
         static Probe java(Runnable r) {
-            return new Probe() {
-                @Override
-                public double seconds() {
-                    long start = System.nanoTime();
-                    r.run();
-                    return (System.nanoTime() - start) / 1e9;
-                }
-
-                @Override
-                public boolean foreign() {
-                    return false;
-                }
-            };
+            return new Probe(() -> timed(r), false);
         }
 
         static Probe foreign(Runnable r) {
-            Probe timed = java(r);
-            return new Probe() {
-                @Override
-                public double seconds() {
-                    return timed.seconds();
-                }
-
-                @Override
-                public boolean foreign() {
-                    return true;
-                }
-            };
+            return new Probe(() -> timed(r), true);
         }
 
         static Probe torch(TorchBaseline torch, String op) {
-            return new Probe() {
-                @Override
-                public double seconds() {
-                    return torch.run(op);
-                }
+            return new Probe(() -> torch.run(op), true);
+        }
 
-                @Override
-                public boolean foreign() {
-                    return true;
-                }
-            };
+        private static double timed(Runnable r) {
+            long start = System.nanoTime();
+            r.run();
+            return (System.nanoTime() - start) / 1e9;
         }
     }
 
