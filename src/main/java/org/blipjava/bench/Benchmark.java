@@ -133,9 +133,7 @@ public final class Benchmark {
         if (options.sections().contains(Section.RETRIEVAL)) {
             retrieval(parallel, torch);
         }
-        metrics.add(new Metric("peak_rss_mb", "peak resident memory, whole benchmark", "MB", false,
-                new Stats(new double[] {Memory.peakMb()}),
-                torch == null ? null : new Stats(new double[] {torch.run("peak_rss_mb")}), "PyTorch"));
+        peakMemory("peak_rss_mb", "peak resident memory, whole benchmark", torch);
     }
 
     private void stage(String what) {
@@ -228,9 +226,7 @@ public final class Benchmark {
             compared("caption_beam_s", "caption, beam " + s.beams() + " x " + s.captionTokens() + " tokens, batch 1",
                     "s", false, () -> caption(model, processor, image, bos, beam, s.captionTokens()), torch,
                     "caption_beam");
-            metrics.add(new Metric("peak_rss_caption_mb", "peak resident memory while captioning", "MB", false,
-                    new Stats(new double[] {Memory.peakMb()}),
-                    torch == null ? null : new Stats(new double[] {torch.run("peak_rss_mb")}), "PyTorch"));
+            peakMemory("peak_rss_caption_mb", "peak resident memory while captioning", torch);
 
             float[] one = processor.preprocess(ImageDecoder.defaults().read(image));
             int big = s.visionBatch();
@@ -297,19 +293,30 @@ public final class Benchmark {
         }, torch, "itm");
         int[][] itcIds = texts(rnd, s.itcTexts(), s.textLen(), config.text().vocabSize());
         stage("ITC text embeddings, " + s.itcTexts() + " texts");
-        Probe java = Probe.java(() -> model.textFeatures(itcIds, null));
-        Stats[] itc = torch == null ? rounds(java) : rounds(java, Probe.torch(torch, "itc"));
-        java.util.function.DoubleUnaryOperator rate = t -> s.itcTexts() / t;
-        metrics.add(new Metric("itc_texts_per_s", "ITC text embeddings (" + s.textLen() + " tokens each)", "texts/s",
-                true, itc[0].map(rate), torch == null ? null : itc[1].map(rate), "PyTorch"));
+        compared("itc_texts_per_s", "ITC text embeddings (" + s.textLen() + " tokens each)", "texts/s", true,
+                t -> s.itcTexts() / t, () -> model.textFeatures(itcIds, null), torch, "itc");
     }
 
     /** Times {@code work} against the baseline's {@code torchOp} (when there is a baseline) and records the metric. */
     private void compared(String key, String label, String unit, boolean higherIsBetter, Runnable work,
                           TorchBaseline torch, String torchOp) {
+        compared(key, label, unit, higherIsBetter, t -> t, work, torch, torchOp);
+    }
+
+    /** As above, each run's seconds turned into the reported value by {@code value} (e.g. a rate). */
+    private void compared(String key, String label, String unit, boolean higherIsBetter,
+                          java.util.function.DoubleUnaryOperator value, Runnable work, TorchBaseline torch,
+                          String torchOp) {
         Probe java = Probe.java(work);
         Stats[] t = torch == null ? rounds(java) : rounds(java, Probe.torch(torch, torchOp));
-        metrics.add(new Metric(key, label, unit, higherIsBetter, t[0], torch == null ? null : t[1], "PyTorch"));
+        metrics.add(new Metric(key, label, unit, higherIsBetter, t[0].map(value),
+                torch == null ? null : t[1].map(value), "PyTorch"));
+    }
+
+    /** This process's peak resident memory so far, beside the baseline's when there is one. */
+    private void peakMemory(String key, String label, TorchBaseline torch) {
+        metrics.add(new Metric(key, label, "MB", false, new Stats(new double[] {Memory.peakMb()}),
+                torch == null ? null : new Stats(new double[] {torch.run("peak_rss_mb")}), "PyTorch"));
     }
 
     /** Random texts: [CLS], random word ids, [SEP]. */
