@@ -1,5 +1,6 @@
 package org.blipjava.capfilt;
 
+import static org.blipjava.testing.TestFiles.assertSameFiles;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -24,7 +25,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import org.blipjava.data.CaptionDatasets;
@@ -128,26 +128,6 @@ class CapfiltTest {
             }
         }
         return dir;
-    }
-
-    /** Every file under {@code dir} (relative path to bytes). */
-    private static Map<String, byte[]> files(Path dir) throws IOException {
-        Map<String, byte[]> out = new TreeMap<>();
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.filter(Files::isRegularFile).toList()) {
-                out.put(dir.relativize(p).toString(), Files.readAllBytes(p));
-            }
-        }
-        return out;
-    }
-
-    private static void assertSameFiles(Path expected, Path actual) throws IOException {
-        Map<String, byte[]> a = files(expected);
-        Map<String, byte[]> b = files(actual);
-        assertEquals(a.keySet(), b.keySet(), "the same files");
-        for (String name : a.keySet()) {
-            assertArrayEquals(a.get(name), b.get(name), name + " differs");
-        }
     }
 
     private static List<JsonNode> jsonLines(Path file) throws IOException {

@@ -18,6 +18,7 @@ import java.util.Map;
 import javax.imageio.ImageIO;
 import org.blipjava.testing.ChildJvm;
 import org.blipjava.testing.Fixtures;
+import org.blipjava.testing.TestFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -116,7 +117,7 @@ class CapfiltCommandTest {
 
         Run resumed = run(args.apply(killed));
         assertEquals(0, resumed.exit(), resumed.err());
-        assertEquals(tree(whole), tree(killed));
+        TestFiles.assertSameFiles(whole, killed);
     }
 
     private static boolean hasFile(Path dir) throws IOException {
@@ -126,17 +127,6 @@ class CapfiltCommandTest {
         try (var s = Files.list(dir)) {
             return s.anyMatch(f -> !f.getFileName().toString().startsWith("."));
         }
-    }
-
-    /** Every file under {@code dir} by relative path, with its bytes in hex (so a difference names the file). */
-    private static Map<String, String> tree(Path dir) throws IOException {
-        Map<String, String> out = new java.util.TreeMap<>();
-        try (var s = Files.walk(dir)) {
-            for (Path f : (Iterable<Path>) s.filter(Files::isRegularFile)::iterator) {
-                out.put(dir.relativize(f).toString(), java.util.HexFormat.of().formatHex(Files.readAllBytes(f)));
-            }
-        }
-        return out;
     }
 
     @Test
