@@ -52,7 +52,7 @@ class CapfiltTest {
 
     @BeforeAll
     static void load() {
-        for (Fixtures.FixtureSet set : Fixtures.sets()) {
+        for (Fixtures.FixtureSet set : Fixtures.sets(Fixtures.Kind.BLIP)) {
             LoadOptions o = LoadOptions.defaults().withThreads(2);
             MODELS.add(new Blip[] {Blip.load(set.model("tiny-caption"), o), Blip.load(set.model("tiny-itm"), o)});
         }

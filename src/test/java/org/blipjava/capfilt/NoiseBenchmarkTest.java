@@ -91,7 +91,7 @@ class NoiseBenchmarkTest {
 
     @Test
     void runsEndToEndWithTheTinyModels() throws IOException {
-        Fixtures.FixtureSet set = Fixtures.sets().get(0);
+        Fixtures.FixtureSet set = Fixtures.sets(Fixtures.Kind.BLIP).get(0);
         LoadOptions o = LoadOptions.defaults().withThreads(2);
         try (Blip cap = Blip.load(set.model("tiny-caption"), o); Blip itm = Blip.load(set.model("tiny-itm"), o)) {
             CapFilter f = new CapFilter(cap, itm, new CapfiltSettings(1, 0.9, 0, null, 0.5, null));
@@ -106,7 +106,7 @@ class NoiseBenchmarkTest {
 
     @Test
     void trainAndRunFineTunesTheFilterWithTheRetrievalTrainerAndResumes() throws IOException {
-        Fixtures.FixtureSet set = Fixtures.sets().get(0);
+        Fixtures.FixtureSet set = Fixtures.sets(Fixtures.Kind.BLIP).get(0);
         LoadOptions o = LoadOptions.defaults().withThreads(2);
         NoiseBenchmark.FilterTuning d = NoiseBenchmark.FilterTuning.benchmark(7, 2);
         NoiseBenchmark.FilterTuning tuning = new NoiseBenchmark.FilterTuning(d.training().withEpochs(1).withBatch(6, 1),

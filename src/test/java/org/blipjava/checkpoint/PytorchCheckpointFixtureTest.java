@@ -22,7 +22,7 @@ class PytorchCheckpointFixtureTest {
     /** Every fixture model directory that has both formats (discovered, never named). */
     private static List<Path> modelsWithBothFormats() {
         List<Path> out = new ArrayList<>();
-        for (Fixtures.FixtureSet set : Fixtures.sets()) {
+        for (Fixtures.FixtureSet set : Fixtures.sets(Fixtures.Kind.BLIP)) {
             Path models = set.dir().resolve("models");
             if (!Files.isDirectory(models)) {
                 continue;

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 class SafetensorsFileTest {
     @Test
     void readsExpectedTensorsOfEveryFixtureSet() throws Exception {
-        for (Fixtures.FixtureSet set : Fixtures.sets()) {
+        for (Fixtures.FixtureSet set : Fixtures.sets(Fixtures.Kind.BLIP)) {
             try (SafetensorsFile f = set.openTensors()) {
                 assertThat(f.tensors()).isNotEmpty();
                 for (TensorData t : f.tensors().values()) {
@@ -24,7 +24,7 @@ class SafetensorsFileTest {
 
     @Test
     void refusesTruncatedFile(@TempDir Path tmp) throws Exception {
-        Path src = Fixtures.sets().getFirst().dir().resolve("expected.safetensors");
+        Path src = Fixtures.sets(Fixtures.Kind.BLIP).getFirst().dir().resolve("expected.safetensors");
         byte[] all = Files.readAllBytes(src);
         Path cut = tmp.resolve("cut.safetensors");
         Files.write(cut, java.util.Arrays.copyOf(all, all.length / 2));

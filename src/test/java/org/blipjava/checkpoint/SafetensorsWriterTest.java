@@ -51,7 +51,7 @@ class SafetensorsWriterTest {
 
     @Test
     void rewritingAFixtureModelKeepsEveryTensorBitForBit(@TempDir Path tmp) throws Exception {
-        Path src = Fixtures.sets().getFirst().model("tiny-caption").resolve("model.safetensors");
+        Path src = Fixtures.sets(Fixtures.Kind.BLIP).getFirst().model("tiny-caption").resolve("model.safetensors");
         Path out = tmp.resolve("copy.safetensors");
         try (SafetensorsFile in = SafetensorsFile.open(src)) {
             SafetensorsWriter.write(out, in.tensors().values(), in.metadata());

@@ -58,7 +58,7 @@ class CapfiltCommandTest {
 
     @Test
     void runsStopsResumesAndPrintsCounts() throws IOException {
-        for (Fixtures.FixtureSet set : Fixtures.sets()) {
+        for (Fixtures.FixtureSet set : Fixtures.sets(Fixtures.Kind.BLIP)) {
             Path data = dataset(5);
             String cap = set.model("tiny-caption").toString();
             String itm = set.model("tiny-itm").toString();
@@ -89,7 +89,7 @@ class CapfiltCommandTest {
      */
     @Test
     void aRunKilledWithSigkillResumesToTheSameBytes() throws Exception {
-        Fixtures.FixtureSet set = Fixtures.sets().get(0);
+        Fixtures.FixtureSet set = Fixtures.sets(Fixtures.Kind.BLIP).get(0);
         Path data = dataset(24);
         Path whole = tmp.resolve("whole");
         Path killed = tmp.resolve("killed");
@@ -131,7 +131,7 @@ class CapfiltCommandTest {
 
     @Test
     void wrongModelsAndFlagsFailWithOneLine() throws IOException {
-        Fixtures.FixtureSet set = Fixtures.sets().get(0);
+        Fixtures.FixtureSet set = Fixtures.sets(Fixtures.Kind.BLIP).get(0);
         Path data = dataset(1);
         String cap = set.model("tiny-caption").toString();
         String itm = set.model("tiny-itm").toString();
@@ -164,7 +164,7 @@ class CapfiltCommandTest {
 
     @Test
     void benchmarkWritesItsTable() throws IOException {
-        Fixtures.FixtureSet set = Fixtures.sets().get(0);
+        Fixtures.FixtureSet set = Fixtures.sets(Fixtures.Kind.BLIP).get(0);
         Path out = tmp.resolve("bench");
         Run r = run("capfilt", "benchmark", "--captioner", set.model("tiny-caption").toString(), "--filter",
                 set.model("tiny-itm").toString(), "--output", out.toString(), "--images", "10", "--noise", "0.5",

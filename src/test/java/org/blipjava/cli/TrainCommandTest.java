@@ -15,7 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@code blip train} end to end on the fixture's tiny captioner. */
 class TrainCommandTest {
     private static String tinyCaption() {
-        return Fixtures.sets().getFirst().model("tiny-caption").toString();
+        return Fixtures.sets(Fixtures.Kind.BLIP).getFirst().model("tiny-caption").toString();
     }
 
     @Test
@@ -39,7 +39,7 @@ class TrainCommandTest {
 
     @Test
     void vqaShapesDemoReportsAccuracy(@TempDir Path tmp) throws Exception {
-        String vqaModel = Fixtures.sets().getFirst().model("tiny-vqa").toString();
+        String vqaModel = Fixtures.sets(Fixtures.Kind.BLIP).getFirst().model("tiny-vqa").toString();
         CliRun r = CliRun.run("train", "--task", "vqa", "--model", vqaModel, "--shapes-demo", "--output",
                 tmp.resolve("run").toString(), "--epochs", "1", "--batch-size", "16", "--threads", "2", "--no-progress");
         assertThat(r.exit()).as(r.err()).isZero();
@@ -48,7 +48,7 @@ class TrainCommandTest {
 
     @Test
     void retrievalShapesDemoReportsRecall(@TempDir Path tmp) throws Exception {
-        String itm = Fixtures.sets().getFirst().model("tiny-itm").toString();
+        String itm = Fixtures.sets(Fixtures.Kind.BLIP).getFirst().model("tiny-itm").toString();
         CliRun r = CliRun.run("train", "--task", "retrieval", "--model", itm, "--shapes-demo", "--output",
                 tmp.resolve("run").toString(), "--epochs", "1", "--batch-size", "16", "--queue-size", "16",
                 "--threads", "2", "--no-progress", "--json");
@@ -66,7 +66,7 @@ class TrainCommandTest {
 
     @Test
     void retrievalWithAFixedTemperatureKeepsIt(@TempDir Path tmp) throws Exception {
-        String itm = Fixtures.sets().getFirst().model("tiny-itm").toString();
+        String itm = Fixtures.sets(Fixtures.Kind.BLIP).getFirst().model("tiny-itm").toString();
         CliRun r = CliRun.run("train", "--task", "retrieval", "--model", itm, "--shapes-demo", "--output",
                 tmp.resolve("run").toString(), "--epochs", "1", "--batch-size", "16", "--queue-size", "16",
                 "--temperature", "0.05", "--fixed-temperature", "--threads", "2", "--no-progress");

@@ -132,7 +132,7 @@ class GenerationConfigTest {
     void readsTheFixtureModelsGenerationConfigs() throws IOException {
         ObjectMapper json = new ObjectMapper();
         int seen = 0;
-        for (Fixtures.FixtureSet set : Fixtures.sets()) {
+        for (Fixtures.FixtureSet set : Fixtures.sets(Fixtures.Kind.BLIP)) {
             Path models = set.dir().resolve("models");
             if (!Files.isDirectory(models)) {
                 continue;

@@ -28,7 +28,7 @@ class BlipImageProcessorParityTest {
     @Test
     void matchesReferencePixelValuesForEveryListedImageAndSize() throws IOException {
         int compared = 0;
-        for (Fixtures.FixtureSet set : Fixtures.sets()) {
+        for (Fixtures.FixtureSet set : Fixtures.sets(Fixtures.Kind.BLIP)) {
             JsonNode expected = set.expected();
             ImageProcessorConfig base = ImageProcessorConfig.read(anyPreprocessorConfig(set));
             JsonNode skip = expected.path("pixel_values_not_a_target");

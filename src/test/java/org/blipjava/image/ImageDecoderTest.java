@@ -72,7 +72,7 @@ class ImageDecoderTest {
     @Test
     void fixtureSixteenBitImagesAreScaledThenPreprocessedAsEightBit() throws IOException {
         int checked = 0;
-        for (Fixtures.FixtureSet set : Fixtures.sets()) {
+        for (Fixtures.FixtureSet set : Fixtures.sets(Fixtures.Kind.BLIP)) {
             JsonNode expected = set.expected();
             ImageProcessorConfig base = ImageProcessorConfig.read(BlipImageProcessorParityTest.anyPreprocessorConfig(set));
             for (Iterator<String> it = expected.path("pixel_values_not_a_target").fieldNames(); it.hasNext(); ) {
@@ -160,7 +160,7 @@ class ImageDecoderTest {
 
     @Test
     void readsFromPathBytesAndStreamAlike() throws IOException {
-        Fixtures.FixtureSet set = Fixtures.sets().getFirst();
+        Fixtures.FixtureSet set = Fixtures.sets(Fixtures.Kind.BLIP).getFirst();
         Path file = set.image(set.expected().path("images").get(0).asText());
         RgbImage a = Images.read(file);
         RgbImage b = Images.read(Files.readAllBytes(file), file.toString());
@@ -203,7 +203,7 @@ class ImageDecoderTest {
 
     @Test
     void refusesCorruptData(@TempDir Path tmp) throws IOException {
-        Fixtures.FixtureSet set = Fixtures.sets().getFirst();
+        Fixtures.FixtureSet set = Fixtures.sets(Fixtures.Kind.BLIP).getFirst();
         Path src = set.image(set.expected().path("images").get(0).asText());
         byte[] all = Files.readAllBytes(src);
         Path cut = tmp.resolve("cut" + src.getFileName());
@@ -214,7 +214,7 @@ class ImageDecoderTest {
 
     @Test
     void refusesImagesOverThePixelLimit() {
-        Fixtures.FixtureSet set = Fixtures.sets().getFirst();
+        Fixtures.FixtureSet set = Fixtures.sets(Fixtures.Kind.BLIP).getFirst();
         Path file = set.image(set.expected().path("images").get(0).asText());
         RgbImage img = Images.read(file);
         long pixels = (long) img.width() * img.height();

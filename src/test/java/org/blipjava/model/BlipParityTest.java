@@ -29,7 +29,7 @@ class BlipParityTest {
 
     @Test
     void captioningVisionLogitsAndLosses() {
-        for (Fixtures.FixtureSet set : Fixtures.sets()) {
+        for (Fixtures.FixtureSet set : Fixtures.sets(Fixtures.Kind.BLIP)) {
             JsonNode ex = set.expected();
             Path dir = set.model("tiny-caption");
             BlipConfig cfg = config(dir);
@@ -64,7 +64,7 @@ class BlipParityTest {
 
     @Test
     void captioningGreedyThroughTheCachedDecoder() {
-        for (Fixtures.FixtureSet set : Fixtures.sets()) {
+        for (Fixtures.FixtureSet set : Fixtures.sets(Fixtures.Kind.BLIP)) {
             JsonNode ex = set.expected();
             Path dir = set.model("tiny-caption");
             BlipConfig cfg = config(dir);
@@ -96,7 +96,7 @@ class BlipParityTest {
 
     @Test
     void cachedDecoderMatchesTeacherForcingAndReordersRows() {
-        for (Fixtures.FixtureSet set : Fixtures.sets()) {
+        for (Fixtures.FixtureSet set : Fixtures.sets(Fixtures.Kind.BLIP)) {
             JsonNode ex = set.expected();
             Path dir = set.model("tiny-caption");
             BlipConfig cfg = config(dir);
@@ -152,7 +152,7 @@ class BlipParityTest {
 
     @Test
     void questionAnswering() {
-        for (Fixtures.FixtureSet set : Fixtures.sets()) {
+        for (Fixtures.FixtureSet set : Fixtures.sets(Fixtures.Kind.BLIP)) {
             JsonNode ex = set.expected();
             Path dir = set.model("tiny-vqa");
             BlipConfig cfg = config(dir);
@@ -187,7 +187,7 @@ class BlipParityTest {
 
     @Test
     void imageTextRetrieval() {
-        for (Fixtures.FixtureSet set : Fixtures.sets()) {
+        for (Fixtures.FixtureSet set : Fixtures.sets(Fixtures.Kind.BLIP)) {
             JsonNode ex = set.expected();
             Path dir = set.model("tiny-itm");
             BlipConfig cfg = config(dir);
@@ -224,7 +224,7 @@ class BlipParityTest {
 
     @Test
     void contrastive() {
-        for (Fixtures.FixtureSet set : Fixtures.sets()) {
+        for (Fixtures.FixtureSet set : Fixtures.sets(Fixtures.Kind.BLIP)) {
             JsonNode ex = set.expected();
             Path dir = set.model("tiny-contrastive");
             BlipConfig cfg = config(dir);

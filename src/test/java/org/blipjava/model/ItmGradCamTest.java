@@ -33,7 +33,7 @@ class ItmGradCamTest {
     }
 
     private static void check(Parallel parallel) throws Exception {
-        for (Fixtures.FixtureSet set : Fixtures.sets()) {
+        for (Fixtures.FixtureSet set : Fixtures.sets(Fixtures.Kind.BLIP)) {
             JsonNode itm = set.expected().get("itm");
             Path dir = set.model("tiny-itm");
             BlipConfig cfg = config(dir);

@@ -32,7 +32,7 @@ class LowPrecisionAccuracyTest {
 
     @Test
     void lowerPrecisionWeightsStayCloseToFloat32() {
-        for (Fixtures.FixtureSet set : Fixtures.sets()) {
+        for (Fixtures.FixtureSet set : Fixtures.sets(Fixtures.Kind.BLIP)) {
             JsonNode ex = set.expected();
             Path dir = set.model("tiny-caption");
             BlipConfig cfg = config(dir);

@@ -22,15 +22,21 @@ import org.blipjava.generation.StepDecoder;
 import org.blipjava.tensor.Parallel;
 import org.blipjava.testing.FixtureInputs;
 import org.blipjava.testing.Fixtures;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Loading errors, thread-count independence, position interpolation and decoder bounds. */
 class ModelBehaviourTest {
-    private static final Fixtures.FixtureSet SET = Fixtures.sets().getFirst();
+    private Fixtures.FixtureSet set;
+
+    @BeforeEach
+    void findSet() {
+        set = Fixtures.sets(Fixtures.Kind.BLIP).getFirst();
+    }
 
     @Test
     void unexpectedAndMissingKeysAreNamed() throws IOException {
-        Path dir = SET.model("tiny-caption");
+        Path dir = set.model("tiny-caption");
         BlipConfig cfg = config(dir);
         try (SafetensorsFile f = SafetensorsFile.open(dir.resolve("model.safetensors")); Parallel p = new Parallel(1)) {
             Map<String, TensorData> extra = new LinkedHashMap<>(f.tensors());
@@ -52,17 +58,17 @@ class ModelBehaviourTest {
 
     @Test
     void resultsDoNotDependOnTheThreadCount() {
-        Path dir = SET.model("tiny-caption");
+        Path dir = set.model("tiny-caption");
         BlipConfig cfg = config(dir);
         int size = cfg.vision().imageSize();
-        var tf = SET.expected().at("/caption/teacher_forced");
+        var tf = set.expected().at("/caption/teacher_forced");
         int[][] ids = FixtureInputs.ints(tf.get("input_ids"));
         int[][] mask = FixtureInputs.ints(tf.get("attention_mask"));
         int n = ids.length;
         float[][] logits = new float[2][];
         float[][] hidden = new float[2][];
-        try (SafetensorsFile f = SET.openTensors()) {
-            float[] px = pixels(f, size, firstImages(SET.expected(), n));
+        try (SafetensorsFile f = set.openTensors()) {
+            float[] px = pixels(f, size, firstImages(set.expected(), n));
             int[] threads = {1, 3};
             for (int i = 0; i < 2; i++) {
                 try (Parallel p = new Parallel(threads[i])) {
@@ -98,11 +104,11 @@ class ModelBehaviourTest {
 
     @Test
     void visionAcceptsOtherResolutionsByInterpolatingPositions() {
-        Path dir = SET.model("tiny-caption");
+        Path dir = set.model("tiny-caption");
         BlipConfig cfg = config(dir);
         int configured = cfg.vision().imageSize();
         int other = 0;
-        for (var s : SET.expected().get("pixel_sizes")) {
+        for (var s : set.expected().get("pixel_sizes")) {
             if (s.asInt() != configured) {
                 other = s.asInt();
             }
@@ -110,9 +116,9 @@ class ModelBehaviourTest {
         if (other == 0) {
             return; // this fixture set has no second size to try
         }
-        try (SafetensorsFile f = SET.openTensors(); Parallel p = new Parallel(2)) {
+        try (SafetensorsFile f = set.openTensors(); Parallel p = new Parallel(2)) {
             BlipForConditionalGeneration m = ModelFixtures.load(dir, sd -> BlipForConditionalGeneration.load(sd, cfg, p));
-            BlipVisionModel.Output vis = m.vision(pixels(f, other, firstImages(SET.expected(), 1)), 1, other, other);
+            BlipVisionModel.Output vis = m.vision(pixels(f, other, firstImages(set.expected(), 1)), 1, other, other);
             int grid = other / cfg.vision().patchSize();
             assertThat(vis.seqLen()).isEqualTo(grid * grid + 1);
             assertThat(vis.lastHiddenState()).hasSize((grid * grid + 1) * cfg.vision().hiddenSize());
@@ -124,13 +130,13 @@ class ModelBehaviourTest {
 
     @Test
     void decoderRejectsSequencesLongerThanItsCache() {
-        Path dir = SET.model("tiny-caption");
+        Path dir = set.model("tiny-caption");
         BlipConfig cfg = config(dir);
         int size = cfg.vision().imageSize();
-        try (SafetensorsFile f = SET.openTensors(); Parallel p = new Parallel(1)) {
+        try (SafetensorsFile f = set.openTensors(); Parallel p = new Parallel(1)) {
             BlipForConditionalGeneration m = ModelFixtures.load(dir, sd -> BlipForConditionalGeneration.load(sd, cfg, p));
-            BlipVisionModel.Output vis = m.vision(pixels(f, size, firstImages(SET.expected(), 1)), 1, size, size);
-            int bos = SET.expected().at("/special_ids/bos_dec").asInt();
+            BlipVisionModel.Output vis = m.vision(pixels(f, size, firstImages(set.expected(), 1)), 1, size, size);
+            int bos = set.expected().at("/special_ids/bos_dec").asInt();
             try (StepDecoder dec = m.decoderFactory(vis.lastHiddenState(), 1, 2).open(new int[] {0})) {
                 assertThat(dec.forward(new int[][] {{bos, bos}})).hasSize(dec.vocabSize());
                 assertThatThrownBy(() -> dec.forward(new int[][] {{bos}}))

@@ -27,7 +27,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /** The explanation pictures on the fixture's tiny models, and t-SNE on data with known structure. */
 class ExplainTest {
     static Stream<FixtureSet> sets() {
-        return Fixtures.sets().stream();
+        return Fixtures.parameters(Fixtures.Kind.BLIP);
     }
 
     static List<RgbImage> images(FixtureSet set, int n) {

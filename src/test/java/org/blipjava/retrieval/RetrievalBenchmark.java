@@ -165,7 +165,7 @@ public final class RetrievalBenchmark {
             files.add(f);
         }
         System.out.printf("generated %d 96x72 PNGs in %.1f s%n", n, (System.nanoTime() - g0) / 1e9);
-        Path model = Fixtures.sets().get(0).model("tiny-itm");
+        Path model = Fixtures.sets(Fixtures.Kind.BLIP).get(0).model("tiny-itm");
         try (Blip blip = Blip.load(model, LoadOptions.defaults())) {
             Path where = work.resolve("images-index");
             for (int run = 0; run < 2; run++) {

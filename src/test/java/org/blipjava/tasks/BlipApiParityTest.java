@@ -30,7 +30,7 @@ class BlipApiParityTest {
     private static final double TOL = 1e-4;
 
     static Stream<FixtureSet> sets() {
-        return Fixtures.sets().stream();
+        return Fixtures.parameters(Fixtures.Kind.BLIP);
     }
 
     private static Blip load(FixtureSet set, String model, int threads) {

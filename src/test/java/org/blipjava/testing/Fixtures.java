@@ -7,10 +7,12 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
 import org.blipjava.checkpoint.SafetensorsFile;
 import org.blipjava.checkpoint.TensorData;
+import org.junit.jupiter.api.Assumptions;
 
 /**
  * Locates the reference fixture sets and reads them.
@@ -18,7 +20,9 @@ import org.blipjava.checkpoint.TensorData;
  * <p>{@code BLIP_FIXTURES}, when set, is either one fixture set (a directory holding
  * {@code expected.json}) or a directory of such sets. Otherwise {@code ../shared/fixtures}
  * relative to the project root is used. Tests must be driven by what {@code expected.json}
- * lists, never by file names, counts or values written into the test.
+ * lists, never by file names, counts or values written into the test. Each set's kind (BLIP,
+ * CLIP, FLAVA) is recognised from its expected.json, so a directory may hold sets of several
+ * kinds and each test takes the sets it can check.
  */
 public final class Fixtures {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -34,9 +38,64 @@ public final class Fixtures {
         return Path.of("..", "shared", "fixtures").toAbsolutePath().normalize();
     }
 
-    /** Every fixture set (directories that contain expected.json); fails when there are none. */
-    public static List<FixtureSet> sets() {
+    /** What a fixture set holds, recognised from the top-level keys of its {@code expected.json}. */
+    public enum Kind {
+        /** BLIP models and their reference outputs ({@code caption}, {@code vqa}, {@code itm}, {@code contrastive}). */
+        BLIP("caption", "vqa", "itm", "contrastive"),
+        /** CLIP models, tokenizer and image processor ({@code clip}, {@code clip_tokenize}). */
+        CLIP("clip", "clip_tokenize"),
+        /** FLAVA models and image processor ({@code flava}). */
+        FLAVA("flava");
+
+        private final List<String> keys;
+
+        Kind(String... keys) {
+            this.keys = List.of(keys);
+        }
+
+        /** Whether a parsed expected.json holds results of this kind. */
+        public boolean describes(JsonNode expected) {
+            return keys.stream().anyMatch(expected::has);
+        }
+    }
+
+    /**
+     * Every fixture set of {@code kind} (directories with an expected.json that holds such results),
+     * in name order. When there is none the calling test is aborted, so JUnit reports it as
+     * skipped (naming the root it searched) instead of letting it vanish or fail.
+     */
+    public static List<FixtureSet> sets(Kind kind) {
+        List<FixtureSet> out = find(kind);
+        if (out.isEmpty()) {
+            Assumptions.abort(missing(kind));
+        }
+        return out;
+    }
+
+    /**
+     * The sets of {@code kind} as the arguments of a parameterized test. When there is none, one
+     * placeholder stands in whose first use aborts the test, so the missing set is reported as a
+     * skipped test (an empty or aborted argument source would make the tests vanish).
+     */
+    public static Stream<FixtureSet> parameters(Kind kind) {
+        List<FixtureSet> out = find(kind);
+        return out.isEmpty() ? Stream.of(new FixtureSet(null, missing(kind))) : out.stream();
+    }
+
+    private static List<FixtureSet> find(Kind kind) {
+        return allSets(root()).stream().filter(s -> s.is(kind)).toList();
+    }
+
+    private static String missing(Kind kind) {
         Path root = root();
+        List<FixtureSet> all = allSets(root);
+        return "no " + kind + " fixture set under " + root + " (found "
+                + (all.isEmpty() ? "no set at all" : all.stream().map(s -> s.name() + " " + s.kinds()).toList())
+                + "); set BLIP_FIXTURES to a fixture set or a directory of sets";
+    }
+
+    /** Every directory with an expected.json: {@code root} itself, or its subdirectories. */
+    private static List<FixtureSet> allSets(Path root) {
         List<FixtureSet> out = new ArrayList<>();
         if (Files.isRegularFile(root.resolve("expected.json"))) {
             out.add(new FixtureSet(root));
@@ -47,10 +106,6 @@ public final class Fixtures {
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
-        }
-        if (out.isEmpty()) {
-            throw new IllegalStateException("no fixture set (a directory with expected.json) under " + root
-                    + "; set BLIP_FIXTURES to a fixture directory");
         }
         return out;
     }
@@ -69,22 +124,47 @@ public final class Fixtures {
     /** One fixture set: expected.json, expected.safetensors, images/, models/, tokenizer/. */
     public static final class FixtureSet {
         private final Path dir;
+        private final String absent;
         private JsonNode expected;
 
         FixtureSet(Path dir) {
+            this(dir, null);
+        }
+
+        /** A set at {@code dir}, or (dir null) a placeholder for a missing set that aborts when used. */
+        FixtureSet(Path dir, String absent) {
             this.dir = dir;
+            this.absent = absent;
         }
 
         public Path dir() {
+            requirePresent();
             return dir;
         }
 
+        private void requirePresent() {
+            if (dir == null) {
+                Assumptions.abort(absent);
+            }
+        }
+
         public String name() {
-            return dir.getFileName().toString();
+            return dir == null ? "(missing)" : dir.getFileName().toString();
+        }
+
+        /** Whether this set holds results of {@code kind}. */
+        public boolean is(Kind kind) {
+            return kind.describes(expected());
+        }
+
+        /** The kinds of results this set holds. */
+        public List<Kind> kinds() {
+            return Arrays.stream(Kind.values()).filter(this::is).toList();
         }
 
         /** Parsed expected.json (cached). */
         public synchronized JsonNode expected() {
+            requirePresent();
             if (expected == null) {
                 try {
                     expected = JSON.readTree(dir.resolve("expected.json").toFile());
@@ -97,6 +177,7 @@ public final class Fixtures {
 
         /** Opens expected.safetensors; the caller closes it. */
         public SafetensorsFile openTensors() {
+            requirePresent();
             try {
                 return SafetensorsFile.open(dir.resolve("expected.safetensors"));
             } catch (IOException e) {
@@ -105,15 +186,15 @@ public final class Fixtures {
         }
 
         public Path image(String name) {
-            return dir.resolve("images").resolve(name);
+            return dir().resolve("images").resolve(name);
         }
 
         public Path model(String name) {
-            return dir.resolve("models").resolve(name);
+            return dir().resolve("models").resolve(name);
         }
 
         public Path tokenizerDir() {
-            return dir.resolve("tokenizer");
+            return dir().resolve("tokenizer");
         }
 
         @Override

@@ -242,7 +242,7 @@ class BertTokenizerBehaviourTest {
 
     @Test
     void tokenizesLongTextsQuickly() {
-        BertTokenizer real = BertTokenizer.load(Fixtures.sets().get(0).tokenizerDir());
+        BertTokenizer real = BertTokenizer.load(Fixtures.sets(Fixtures.Kind.BLIP).get(0).tokenizerDir());
         String sentence = "A man, in a parking-lot, holding a white ball; Café déjà vu 北京 antidisestablishmentarianism. ";
         String text = sentence.repeat(5_000);
         real.tokenize(sentence.repeat(100)); // warm-up

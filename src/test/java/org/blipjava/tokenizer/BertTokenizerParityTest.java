@@ -25,7 +25,7 @@ class BertTokenizerParityTest {
     private static final Pattern TRUNCATED = Pattern.compile("truncated_(\\d+)");
 
     static List<FixtureSet> sets() {
-        return Fixtures.sets();
+        return Fixtures.sets(Fixtures.Kind.BLIP);
     }
 
     @ParameterizedTest

@@ -25,7 +25,7 @@ class TokenizerJsonTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     static List<FixtureSet> sets() {
-        return Fixtures.sets();
+        return Fixtures.sets(Fixtures.Kind.BLIP);
     }
 
     /** Writes tokenizer.json built from the fixture's vocab.txt and the slow tokenizer's added tokens. */

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 class CaptionOverfitTest {
     @Test
     void aFewAdamWStepsOverfitOneBatch() {
-        Fixtures.FixtureSet set = Fixtures.sets().get(0);
+        Fixtures.FixtureSet set = Fixtures.sets(Fixtures.Kind.BLIP).get(0);
         JsonNode ex = set.expected();
         Path dir = set.model("tiny-caption");
         BlipConfig cfg = config(dir);

@@ -17,7 +17,7 @@ class CaptionTextsTest {
 
     @Test
     void promptPositionsAndPaddingAreIgnoredAndDecStartsEveryRow() {
-        BertTokenizer tok = BertTokenizer.load(Fixtures.sets().getFirst().model("tiny-caption"));
+        BertTokenizer tok = BertTokenizer.load(Fixtures.sets(Fixtures.Kind.BLIP).getFirst().model("tiny-caption"));
         int dec = tok.bosTokenId();
         CaptionTexts t = CaptionTexts.encode(List.of("A red circle.", "a blue square on a table"), tok,
                 "a picture of ", 40, dec);

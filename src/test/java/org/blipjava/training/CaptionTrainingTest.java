@@ -34,7 +34,7 @@ class CaptionTrainingTest {
     private static final double CIDER_GAIN = 1.0;
 
     private static Path tinyCaption() {
-        return Fixtures.sets().getFirst().model("tiny-caption");
+        return Fixtures.sets(Fixtures.Kind.BLIP).getFirst().model("tiny-caption");
     }
 
     private static RgbImage read(Path p) {

@@ -39,7 +39,7 @@ class LanguageModelGradientParityTest {
      */
     @Test
     void captionLmLossGradients() {
-        for (Fixtures.FixtureSet set : Fixtures.sets()) {
+        for (Fixtures.FixtureSet set : Fixtures.sets(Fixtures.Kind.BLIP)) {
             JsonNode ex = set.expected();
             Path dir = set.model("tiny-caption");
             BlipConfig cfg = config(dir);
@@ -153,7 +153,7 @@ class LanguageModelGradientParityTest {
 
     @Test
     void vqaAnswerLossGradients() {
-        for (Fixtures.FixtureSet set : Fixtures.sets()) {
+        for (Fixtures.FixtureSet set : Fixtures.sets(Fixtures.Kind.BLIP)) {
             JsonNode ex = set.expected();
             Path dir = set.model("tiny-vqa");
             BlipConfig cfg = config(dir);

@@ -27,7 +27,7 @@ class RetrievalGradientParityTest {
 
     @Test
     void itcPlusItmGradients() {
-        for (Fixtures.FixtureSet set : Fixtures.sets()) {
+        for (Fixtures.FixtureSet set : Fixtures.sets(Fixtures.Kind.BLIP)) {
             JsonNode ex = set.expected();
             Path dir = set.model("tiny-itm");
             BlipConfig cfg = config(dir);
@@ -51,7 +51,7 @@ class RetrievalGradientParityTest {
 
     @Test
     void contrastiveGradients() {
-        for (Fixtures.FixtureSet set : Fixtures.sets()) {
+        for (Fixtures.FixtureSet set : Fixtures.sets(Fixtures.Kind.BLIP)) {
             JsonNode ex = set.expected();
             Path dir = set.model("tiny-contrastive");
             BlipConfig cfg = config(dir);

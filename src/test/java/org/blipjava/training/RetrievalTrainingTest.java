@@ -26,7 +26,7 @@ class RetrievalTrainingTest {
     private static final double RECALL_GAIN = 0.2;
 
     private static Path tinyItm() {
-        return Fixtures.sets().getFirst().model("tiny-itm");
+        return Fixtures.sets(Fixtures.Kind.BLIP).getFirst().model("tiny-itm");
     }
 
     private static RetrievalSettings quick() {

@@ -29,7 +29,7 @@ class VqaTrainingTest {
 
     @Test
     void trainingOnShapeQuestionsLowersHeldOutLossAndRaisesAccuracy(@TempDir Path tmp) throws Exception {
-        Path model = Fixtures.sets().getFirst().model("tiny-vqa");
+        Path model = Fixtures.sets(Fixtures.Kind.BLIP).getFirst().model("tiny-vqa");
         VqaData train = VqaData.read(ShapesData.writeVqa(tmp.resolve("data"), "train", 48, 64, 1), null);
         VqaData val = VqaData.read(ShapesData.writeVqa(tmp.resolve("data"), "val", ShapesData.kinds(), 64, 2), null);
         assertThat(train.size()).isEqualTo(96);
@@ -60,7 +60,7 @@ class VqaTrainingTest {
                 }
             }
             // A captioning checkpoint cannot be trained for VQA.
-            Trainer captioner = new Trainer(Fixtures.sets().getFirst().model("tiny-caption"), s, parallel);
+            Trainer captioner = new Trainer(Fixtures.sets(Fixtures.Kind.BLIP).getFirst().model("tiny-caption"), s, parallel);
             assertThatThrownBy(() -> captioner.trainVqa(train, null, tmp.resolve("x"), false, null))
                     .hasMessageContaining("BlipForQuestionAnswering");
         }
