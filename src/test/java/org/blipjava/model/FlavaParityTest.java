@@ -12,12 +12,18 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.stream.Stream;
+import org.blipjava.checkpoint.CheckpointException;
 import org.blipjava.checkpoint.Checkpoints;
 import org.blipjava.checkpoint.LoadedWeights;
 import org.blipjava.checkpoint.SafetensorsFile;
+import org.blipjava.checkpoint.StateDict;
+import org.blipjava.checkpoint.TensorData;
+import org.blipjava.config.ConfigException;
 import org.blipjava.config.FlavaConfig;
 import org.blipjava.tensor.Kernels;
 import org.blipjava.tensor.WeightPrecision;
@@ -105,6 +111,105 @@ class FlavaParityTest {
                 }
             }
         }
+    }
+
+    @Test
+    void loadingNamesMissingAndUnexpectedKeysAndMismatchedConfigs() throws IOException {
+        for (Fixtures.FixtureSet set : Fixtures.sets(Fixtures.Kind.FLAVA)) {
+            for (Path dir : flavaModels(set)) {
+                FlavaConfig cfg = FlavaConfig.read(dir.resolve("config.json"));
+                boolean preTraining = cfg.architectures().contains("FlavaForPreTraining");
+                String p = preTraining ? "flava." : "";
+                try (LoadedWeights w = Checkpoints.open(dir)) {
+                    Map<String, TensorData> all = w.stateDict().tensors();
+                    String required = p + "multimodal_model.encoder.layer.0.attention.attention.key.weight";
+                    assertThatThrownBy(() -> FlavaModel.load(without(all, required), cfg, THREADS.get(),
+                            WeightPrecision.F32)).isInstanceOf(CheckpointException.class).hasMessageContaining(required);
+                    Map<String, TensorData> extra = new LinkedHashMap<>(all);
+                    extra.put(p + "surprise.weight", all.get(p + "logit_scale"));
+                    assertThatThrownBy(() -> FlavaModel.load(new StateDict("extra", extra), cfg, THREADS.get(),
+                            WeightPrecision.F32)).isInstanceOf(CheckpointException.class)
+                            .hasMessageContaining(p + "surprise.weight");
+                    if (preTraining) {
+                        assertThatThrownBy(() -> FlavaModel.load(without(all, "itm_head.seq_relationship.weight"), cfg,
+                                THREADS.get(), WeightPrecision.F32)).isInstanceOf(CheckpointException.class)
+                                .hasMessageContaining("itm_head.seq_relationship.weight");
+                    } else {
+                        FlavaConfig claimsPreTraining = new FlavaConfig(List.of("FlavaForPreTraining"), cfg.hiddenSize(),
+                                cfg.layerNormEps(), cfg.projectionDim(), cfg.initCodebook(), cfg.logitScaleInitValue(),
+                                cfg.initializerRange(), cfg.ceIgnoreIndex(), cfg.mimWeight(), cfg.mlmWeight(),
+                                cfg.globalContrastiveWeight(), cfg.itmWeight(), cfg.mmmImageWeight(), cfg.mmmTextWeight(),
+                                cfg.skipUnmaskedMultimodalEncoder(), cfg.returnLoss(), cfg.imageConfig(),
+                                cfg.textConfig(), cfg.multimodalConfig());
+                        assertThatThrownBy(() -> FlavaModel.load(w.stateDict(), claimsPreTraining, THREADS.get(),
+                                WeightPrecision.F32)).isInstanceOf(CheckpointException.class)
+                                .hasMessageContaining("FlavaForPreTraining");
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void otherImageSizesInterpolatePositionsAndTokenTypesDefaultToZeros() throws IOException {
+        for (Fixtures.FixtureSet set : Fixtures.sets(Fixtures.Kind.FLAVA)) {
+            Path dir = flavaModels(set).getFirst();
+            FlavaConfig cfg = FlavaConfig.read(dir.resolve("config.json"));
+            FlavaModel model;
+            try (LoadedWeights w = Checkpoints.open(dir)) {
+                model = FlavaModel.load(w.stateDict(), cfg, THREADS.get(), WeightPrecision.F32);
+            }
+            FlavaConfig.ImageConfig ic = cfg.imageConfig();
+            int h = ic.imageSize() + 2 * ic.patchSize();
+            int w = ic.imageSize() + ic.patchSize();
+            float[] px = new float[ic.numChannels() * h * w];
+            for (int i = 0; i < px.length; i++) {
+                px[i] = (float) Math.sin(0.37 * i);
+            }
+            FlavaModel.Encoded img = model.encodeImages(px, 1, h, w);
+            assertThat(img.seqLen()).isEqualTo(model.imageSeqLen(h, w))
+                    .isEqualTo((h / ic.patchSize()) * (w / ic.patchSize()) + 1);
+            for (float v : img.lastHiddenState()) {
+                assertThat(Float.isFinite(v)).as("finite image output").isTrue();
+            }
+            JsonNode fx = set.expected().get("flava");
+            int[][] ids = ints(fx.get("input_ids"));
+            int[][] mask = ints(fx.get("attention_mask"));
+            float[] implicit = model.encodeTexts(ids, mask, null).lastHiddenState();
+            float[] zeros = model.encodeTexts(ids, mask, new int[ids.length][ids[0].length]).lastHiddenState();
+            assertThat(implicit).isEqualTo(zeros);
+            assertThatThrownBy(() -> model.encodeTexts(ids, new int[ids.length][ids[0].length + 1], null))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("attention mask");
+        }
+    }
+
+    @Test
+    void configDefaultsAndLegacyDictsFollowTheReference() throws IOException {
+        FlavaConfig d = FlavaConfig.fromJson(JSON.readTree("{\"model_type\": \"flava\"}"), "test");
+        assertThat(d).isEqualTo(FlavaConfig.defaults());
+        assertThat(d.projectionDim()).isEqualTo(768);
+        assertThat(d.imageConfig().imageSize()).isEqualTo(224);
+        assertThat(d.multimodalConfig().numHiddenLayers()).isEqualTo(6);
+        assertThat(d.textConfig().layerNormEps()).isEqualTo(1e-12);
+        // A pre-4.27 config: the *_config_dict rebuilt with defaults replaces *_config.
+        FlavaConfig legacy = FlavaConfig.fromJson(JSON.readTree("""
+                {"model_type": "flava",
+                 "text_config": {"hidden_size": 64, "num_attention_heads": 4, "num_hidden_layers": 3},
+                 "text_config_dict": {"hidden_size": 32, "num_attention_heads": 4}}"""), "test");
+        assertThat(legacy.textConfig().hiddenSize()).isEqualTo(32);
+        assertThat(legacy.textConfig().numHiddenLayers()).isEqualTo(12);
+        assertThatThrownBy(() -> FlavaConfig.fromJson(JSON.readTree("{\"model_type\": \"clip\"}"), "test"))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("flava");
+        assertThatThrownBy(() -> FlavaConfig.fromJson(JSON.readTree(
+                "{\"model_type\": \"flava\", \"image_config\": {\"hidden_size\": 30}}"), "test"))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("image_config");
+    }
+
+    private static StateDict without(Map<String, TensorData> all, String key) {
+        assertThat(all).containsKey(key);
+        Map<String, TensorData> m = new LinkedHashMap<>(all);
+        m.remove(key);
+        return new StateDict("without " + key, m);
     }
 
     /** BertTokenizer from the model folder pads and truncates the texts to the fixture's row width. */
