@@ -11,19 +11,15 @@ import java.util.List;
  *
  * <p>Immutable and thread-safe.
  */
-public final class BlipImageProcessor {
+public final class BlipImageProcessor implements ImageProcessor {
     private final ImageProcessorConfig config;
-    private final float[] mean;
-    private final float[] std;
+    private final PixelNormalizer normalizer;
 
     /** A processor with the given settings. */
     public BlipImageProcessor(ImageProcessorConfig config) {
         this.config = config;
-        double[] m = config.imageMean();
-        double[] s = config.imageStd();
-        // transformers casts mean and std to the image's dtype (float32) before normalizing.
-        this.mean = new float[] {(float) m[0], (float) m[1], (float) m[2]};
-        this.std = new float[] {(float) s[0], (float) s[1], (float) s[2]};
+        this.normalizer = new PixelNormalizer(config.doRescale(), config.rescaleFactor(), config.doNormalize(),
+                config.imageMean(), config.imageStd());
     }
 
     /** A processor reading {@code preprocessor_config.json} from a model directory (or that file). */
@@ -36,17 +32,49 @@ public final class BlipImageProcessor {
         return config;
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * @throws IllegalStateException when {@code do_resize} is off (each output keeps its image's size)
+     */
+    @Override
+    public int height() {
+        requireResize();
+        return config.height();
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * @throws IllegalStateException when {@code do_resize} is off (each output keeps its image's size)
+     */
+    @Override
+    public int width() {
+        requireResize();
+        return config.width();
+    }
+
+    private void requireResize() {
+        if (!config.doResize()) {
+            throw new IllegalStateException("BlipImageProcessor has no fixed output size: do_resize is off, so each"
+                    + " output keeps its image's size; ask outputHeight(image)/outputWidth(image)");
+        }
+    }
+
     /** Height of the output planes: the configured size, or the input's when resizing is off. */
+    @Override
     public int outputHeight(RgbImage image) {
         return config.doResize() ? config.height() : image.height();
     }
 
     /** Width of the output planes: the configured size, or the input's when resizing is off. */
+    @Override
     public int outputWidth(RgbImage image) {
         return config.doResize() ? config.width() : image.width();
     }
 
     /** Preprocesses one image to a {@code [3, H, W]} float32 array (R plane, G plane, B plane). */
+    @Override
     public float[] preprocess(RgbImage image) {
         int h = outputHeight(image);
         int w = outputWidth(image);
@@ -61,6 +89,7 @@ public final class BlipImageProcessor {
      * @throws IllegalArgumentException when the list is empty, or resizing is off and the
      *                                  images differ in size
      */
+    @Override
     public float[] preprocessBatch(List<RgbImage> images) {
         if (images.isEmpty()) {
             throw new IllegalArgumentException("preprocessBatch needs at least one image");
@@ -85,20 +114,6 @@ public final class BlipImageProcessor {
         RgbImage sized = config.doResize()
                 ? BicubicResampler.resize(image, config.width(), config.height(), config.resample())
                 : image;
-        byte[] rgb = sized.data();
-        int n = sized.width() * sized.height();
-        double factor = config.rescaleFactor();
-        boolean rescale = config.doRescale();
-        boolean normalize = config.doNormalize();
-        for (int c = 0; c < 3; c++) {
-            int base = offset + c * n;
-            float m = mean[c];
-            float s = std[c];
-            for (int i = 0; i < n; i++) {
-                int v = rgb[i * 3 + c] & 0xff;
-                float x = rescale ? (float) (v * factor) : v;
-                out[base + i] = normalize ? (x - m) / s : x;
-            }
-        }
+        normalizer.writeChannelFirst(sized, out, offset);
     }
 }
