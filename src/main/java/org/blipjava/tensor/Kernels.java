@@ -232,6 +232,56 @@ public final class Kernels {
         return v < 0f ? half * erfc : half * (2f - erfc);
     }
 
+    /**
+     * CLIP's {@code quick_gelu}, {@code x * sigmoid(1.702 x)}, in place: the activation OpenAI's
+     * CLIP checkpoints were trained with (a cheaper sigmoid stand-in for GELU, not an
+     * approximation of it that other models may swap in).
+     */
+    public static void quickGelu(Parallel p, float[] x, int n) {
+        quickGelu(p, x, 0, n);
+    }
+
+    /** {@link #quickGelu(Parallel, float[], int)} on {@code x[off..off+n)}. */
+    public static void quickGelu(Parallel p, float[] x, int off, int n) {
+        if (off < 0 || n < 0 || (long) off + n > x.length) {
+            throw new IllegalArgumentException("range [" + off + ", " + ((long) off + n) + ") outside x of "
+                    + x.length + " floats");
+        }
+        if (p.threads() == 1 || n <= GELU_GRAIN) {
+            quickGeluRange(x, off, off + n);
+            return;
+        }
+        p.forRange(n, GELU_GRAIN, (s, e) -> quickGeluRange(x, off + s, off + e));
+    }
+
+    private static final float QUICK_GELU_ALPHA = 1.702f;
+    /**
+     * Below this the exact result is under 1e-36 in magnitude while {@link #exp} has already
+     * clamped its argument (at 88), so the result is set to 0: without that, x near -FLT_MAX would
+     * come out as x / e^88, far from the reference's 0.
+     */
+    private static final float QUICK_GELU_ZERO_BELOW = -52f;
+
+    private static void quickGeluRange(float[] x, int s, int e) {
+        int i = s;
+        int bound = s + F.loopBound(e - s);
+        FloatVector one = FloatVector.broadcast(F, 1f);
+        for (; i < bound; i += LANES) {
+            FloatVector v = FloatVector.fromArray(F, x, i);
+            FloatVector denom = exp(v.mul(-QUICK_GELU_ALPHA)).add(one);
+            v.div(denom).blend(0f, v.lt(QUICK_GELU_ZERO_BELOW)).intoArray(x, i);
+        }
+        for (; i < e; i++) {
+            x[i] = quickGeluScalar(x[i]);
+        }
+    }
+
+    /** The scalar form of the vector quick GELU in {@link #quickGelu}, with the same operations. */
+    static float quickGeluScalar(float v) {
+        float y = v / (expScalar(v * -QUICK_GELU_ALPHA) + 1f);
+        return v < QUICK_GELU_ZERO_BELOW ? 0f : y;
+    }
+
     /** tanh, in place (the text pooler's activation). */
     public static void tanh(float[] x, int n) {
         for (int i = 0; i < n; i++) {
