@@ -47,6 +47,8 @@ public final class ClipTokenizer {
     static final int MAX_MERGES = 49152 - 256 - 2;
     /** model_max_length when tokenizer_config.json does not give one: CLIP's 77 text positions. */
     static final int DEFAULT_MODEL_MAX_LENGTH = 77;
+    /** Upper bound (exclusive) on vocabulary ids, far above any real vocabulary. */
+    private static final int MAX_VOCAB_ID = 1 << 24;
 
     private static final String START_OF_TEXT = "<|startoftext|>";
     private static final String END_OF_TEXT = "<|endoftext|>";
@@ -97,8 +99,9 @@ public final class ClipTokenizer {
         this.addedEncoder = Map.copyOf(enc);
         this.addedDecoder = Map.copyOf(dec);
 
-        // The reference seeds its BPE cache with the two CLIP markers, so a marker that reaches the word
-        // splitter (written in another case, say) still becomes that one token.
+        // Added tokens get BPE symbol ids too, so that a tokenized text is one array of symbols. The two CLIP
+        // markers are also verbatim words: the reference seeds its BPE cache with them, so a marker that
+        // reaches the word splitter (written in another case, say) still becomes that one token.
         List<String> contents = new ArrayList<>(addedEncoder.keySet());
         contents.sort(Comparator.naturalOrder());
         this.bpe = new ClipBpe(merges, List.of(START_OF_TEXT, END_OF_TEXT), contents);
@@ -269,9 +272,10 @@ public final class ClipTokenizer {
         }
         Map<String, Integer> vocab = new HashMap<>(node.size() * 2);
         for (Map.Entry<String, JsonNode> e : node.properties()) {
-            if (!e.getValue().isInt() || e.getValue().asInt() < 0) {
+            // Ids index a dense array; a far-out id is a broken file, not a vocabulary.
+            if (!e.getValue().isInt() || e.getValue().asInt() < 0 || e.getValue().asInt() >= MAX_VOCAB_ID) {
                 throw new TokenizerException(file + ": the id of \"" + e.getKey()
-                        + "\" must be a non-negative integer, got " + e.getValue());
+                        + "\" must be an integer from 0 to " + (MAX_VOCAB_ID - 1) + ", got " + e.getValue());
             }
             vocab.put(e.getKey(), e.getValue().asInt());
         }
@@ -912,10 +916,12 @@ public final class ClipTokenizer {
     }
 
     /**
-     * The token of an id: an added token's text, else the vocabulary entry, else the unknown token.
+     * The token of an id: an added token's text, else the vocabulary entry, else the unknown token (the
+     * reference has no token for such an id and fails later).
      *
      * @param id the id
      * @return the token
+     * @throws IllegalArgumentException when the id is unknown and no unk_token is configured
      */
     public String idToToken(int id) {
         AddedToken added = addedDecoder.get(id);
@@ -924,6 +930,10 @@ public final class ClipTokenizer {
         }
         if (id >= 0 && id < vocabById.length && vocabById[id] != null) {
             return vocabById[id];
+        }
+        if (specials.unk() == null) {
+            throw new IllegalArgumentException("id " + id + " is not in the vocabulary of " + dir
+                    + " and no unk_token is configured to stand for it");
         }
         return specials.unk();
     }
