@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.blipjava.tasks.Blip;
+import org.blipjava.tasks.ImageTextModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -15,6 +15,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "embed", mixinStandardHelpOptions = true,
         description = {"Prints normalized contrastive (ITC) features of images and texts.",
             "The features are L2-normalized, so the dot product of two is their cosine similarity.",
+            "Takes BLIP (retrieval or BlipModel), CLIP and FLAVA checkpoints.",
             "Default model: Salesforce/blip-itm-base-coco."})
 final class EmbedCommand extends ModelCommand {
     @Parameters(arity = "0..*", paramLabel = "IMAGE", description = "Image files, directories or globs.")
@@ -36,19 +37,19 @@ final class EmbedCommand extends ModelCommand {
     }
 
     @Override
-    int run(Blip blip) {
+    int run(ImageTextModel model) {
         List<Path> paths = expandImages(imageArgs);
         ArrayNode results = JSON.createArrayNode();
         StringBuilder text = new StringBuilder();
         List<Input> failed = forEachBatch(paths, batch -> {
-            float[][] feats = blip.embedImages(images(batch));
+            float[][] feats = model.embedImages(images(batch));
             for (int i = 0; i < batch.size(); i++) {
                 add(results, text, "image", batch.get(i).path().toString(), feats[i]);
             }
         });
         for (int start = 0; start < texts.size(); start += common.batchSize) {
             List<String> chunk = texts.subList(start, Math.min(texts.size(), start + common.batchSize));
-            float[][] feats = blip.embedTexts(chunk);
+            float[][] feats = model.embedTexts(chunk);
             for (int i = 0; i < chunk.size(); i++) {
                 add(results, text, "text", chunk.get(i), feats[i]);
             }

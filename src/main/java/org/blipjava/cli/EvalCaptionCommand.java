@@ -76,7 +76,7 @@ final class EvalCaptionCommand extends DatasetEvalCommand {
             int per = out.size() / batch.size();
             for (int i = 0; i < batch.size(); i++) {
                 CaptionSample s = all.get(batch.get(i).index());
-                    items.add(new Item(s, withoutPrompt(out.get(i * per).text(), prompt), thumbnail(imgs.get(i))));
+                    items.add(new Item(s, GeneratedText.withoutPrompt(out.get(i * per).text(), prompt), thumbnail(imgs.get(i))));
             }
         });
         for (Input f : failed) {
@@ -105,16 +105,6 @@ final class EvalCaptionCommand extends DatasetEvalCommand {
             emit(summary(scores, items.size(), ds.skipped().size() + unreadable.size()));
         }
         return 0;
-    }
-
-    /** BLIP's evaluation drops the prompt from the decoded caption before scoring. */
-    static String withoutPrompt(String text, String prompt) {
-        if (prompt == null || prompt.isBlank()) {
-            return text;
-        }
-        String p = prompt.strip().toLowerCase(Locale.ROOT);
-        String t = text.strip();
-        return t.toLowerCase(Locale.ROOT).startsWith(p) ? t.substring(p.length()).strip() : t;
     }
 
     private static final String[] BLEU = {"BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4"};

@@ -11,7 +11,7 @@ import org.blipjava.retrieval.Indexer;
 import org.blipjava.retrieval.RetrievalDataset;
 import org.blipjava.retrieval.RetrievalEvaluator;
 import org.blipjava.retrieval.RetrievalMetrics;
-import org.blipjava.tasks.Blip;
+import org.blipjava.tasks.ImageTextModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -36,10 +36,14 @@ final class EvalRetrievalCommand extends ModelCommand {
             description = "Karpathy split to evaluate (default: test when the file has one, else all images).")
     String split;
 
-    @Option(names = "--rerank", paramLabel = "K", defaultValue = "16",
-            description = "ITC candidates per query re-ranked by ITM; 0 for ITC only (default: ${DEFAULT-VALUE}; "
+    @Option(names = "--rerank", paramLabel = "K",
+            description = "ITC candidates per query re-ranked by ITM; 0 for ITC only (default: 16 for models with a "
+                    + "matching head, BLIP retrieval and FLAVA pre-training, else 0; "
                     + "BLIP's papers use 256 for COCO and 128 for Flickr30k).")
-    int rerank;
+    Integer rerank;
+
+    /** Re-ranking depth used when --rerank is not given and the model has a matching head. */
+    private static final int DEFAULT_RERANK = 16;
 
     @Override
     String defaultModel() {
@@ -48,18 +52,19 @@ final class EvalRetrievalCommand extends ModelCommand {
 
     @Override
     void validate() {
-        if (rerank < 0) {
+        if (rerank != null && rerank < 0) {
             throw new ParameterException(spec.commandLine(), "--rerank must be 0 (ITC only) or positive, got " + rerank);
         }
     }
 
     @Override
-    int run(Blip blip) {
+    int run(ImageTextModel model) {
+        int rerank = this.rerank != null ? this.rerank : model.hasMatchHead() ? DEFAULT_RERANK : 0;
         RetrievalDataset ds = RetrievalDataset.read(dataset, imageRoot, split);
         Progress progress = new Progress();
         RetrievalEvaluator.Report r;
         try {
-            r = new RetrievalEvaluator(blip, new RetrievalEvaluator.Options(common.batchSize, rerank)).evaluate(ds, progress);
+            r = new RetrievalEvaluator(model, new RetrievalEvaluator.Options(common.batchSize, rerank)).evaluate(ds, progress);
         } finally {
             progress.close();
         }

@@ -12,6 +12,7 @@ import org.blipjava.report.Explain;
 import org.blipjava.report.ReportFiles;
 import org.blipjava.report.Tsne;
 import org.blipjava.tasks.Blip;
+import org.blipjava.tasks.ImageTextModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -113,14 +114,16 @@ final class ExplainCommand {
     @Command(name = "heatmap", mixinStandardHelpOptions = true,
             description = {"Image x text similarity heatmap (ITM or ITC) as a PNG.",
                 "Rows are the images, columns the texts; each cell shows its score.",
-                "ITM needs a retrieval model; ITC also works with BlipModel checkpoints.",
+                "ITM needs a model with a matching head (BLIP retrieval, FLAVA pre-training); ITC works with",
+                "every model that embeds (also BlipModel, CLIP, FlavaModel).",
                 "Default model: Salesforce/blip-itm-base-coco."})
     static final class Heatmap extends PictureCommand {
         @Option(names = {"-t", "--text"}, required = true, paramLabel = "TEXT", description = "A text (repeat for more).")
         List<String> texts;
 
-        @Option(names = "--score", paramLabel = "KIND", defaultValue = "itm",
-                description = "itm (match probability) or itc (cosine similarity); default ${DEFAULT-VALUE}.")
+        @Option(names = "--score", paramLabel = "KIND",
+                description = "itm (match probability) or itc (cosine similarity); default itm where the model "
+                        + "has a matching head, else itc.")
         String score;
 
         @Override
@@ -129,14 +132,15 @@ final class ExplainCommand {
         }
 
         @Override
-        int run(Blip blip) {
-            Explain.Score s = switch (score.toLowerCase(Locale.ROOT)) {
+        int run(ImageTextModel model) {
+            String kind = score != null ? score : model.hasMatchHead() ? "itm" : "itc";
+            Explain.Score s = switch (kind.toLowerCase(Locale.ROOT)) {
                 case "itm" -> Explain.Score.ITM;
                 case "itc" -> Explain.Score.ITC;
                 default -> throw new ParameterException(spec.commandLine(), "--score takes itm or itc, not '" + score + "'");
             };
             List<Input> in = readAll();
-            BufferedImage pic = Explain.similarityHeatmap(blip, images(in), names(in), texts, s);
+            BufferedImage pic = Explain.similarityHeatmap(model, images(in), names(in), texts, s);
             return write(pic, in.size());
         }
     }
@@ -182,7 +186,7 @@ final class ExplainCommand {
         }
 
         @Override
-        int run(Blip blip) {
+        int run(ImageTextModel model) {
             List<Input> in = readAll();
             List<String> cats = null;
             if (categoriesFromFolders) {
@@ -191,7 +195,7 @@ final class ExplainCommand {
                     return parent == null || parent.getFileName() == null ? "" : parent.getFileName().toString();
                 }).toList();
             }
-            BufferedImage pic = Explain.embeddingMap(blip, images(in), names(in), cats, texts, null, size,
+            BufferedImage pic = Explain.embeddingMap(model, images(in), names(in), cats, texts, null, size,
                     new Tsne.Options(perplexity, iterations, seed));
             return write(pic, in.size());
         }

@@ -21,6 +21,8 @@ import org.blipjava.retrieval.IndexInfo;
 import org.blipjava.retrieval.Indexer;
 import org.blipjava.retrieval.ItmStateCache;
 import org.blipjava.tasks.Blip;
+import org.blipjava.tasks.ImageTextModel;
+import org.blipjava.tasks.TaskException;
 import org.blipjava.tasks.ImageStates;
 import org.blipjava.tasks.LoadOptions;
 import picocli.CommandLine.Command;
@@ -92,12 +94,13 @@ final class IndexCommand extends ModelCommand {
     }
 
     @Override
-    int run(Blip blip) {
+    int run(ImageTextModel loaded) {
         String modelArg = model == null ? defaultModel() : model;
-        IndexInfo info = IndexInfo.forModel(modelArg, blip);
-        if (cacheItmStates) {
-            // Refuses a model without an ITM head before the index records a cache.
-            blip.imageStateShape();
+        IndexInfo info = IndexInfo.forModel(modelArg, loaded);
+        if (cacheItmStates && !(loaded instanceof Blip b && b.hasMatchHead())) {
+            // Refuses a model without BLIP's ITM head before the index records a cache.
+            throw new TaskException(modelArg + " is a " + loaded.architecture() + " model; --cache-itm-states "
+                    + "stores the vision states BLIP's ITM head reads, so it needs a BlipForImageTextRetrieval checkpoint");
         }
         info = info.withItmCache(cacheItmStates);
         List<Path> paths = expandImages(expandLists(imageArgs));
@@ -115,12 +118,13 @@ final class IndexCommand extends ModelCommand {
             Listener listener = new Listener();
             Indexer.Report report;
             try {
-                report = new Indexer(blip, captioner, options).index(idx, paths, listener);
+                report = new Indexer(loaded, captioner, options).index(idx, paths, listener);
             } finally {
                 listener.close();
             }
             int size = idx.size();
-            ItmStateCache.Usage cache = idx.info().itmCache()
+            Blip blip = loaded instanceof Blip b && b.hasMatchHead() ? b : null;
+            ItmStateCache.Usage cache = idx.info().itmCache() && blip != null
                     ? ItmStateCache.of(idx, blip.imageStateShape()).usage() : null;
             if (common.json) {
                 ObjectNode doc = JSON.createObjectNode();

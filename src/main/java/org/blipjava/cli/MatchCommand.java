@@ -1,10 +1,11 @@
 package org.blipjava.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import org.blipjava.tasks.Blip;
+import org.blipjava.tasks.ImageTextModel;
 import org.blipjava.tasks.MatchScores;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -14,6 +15,8 @@ import picocli.CommandLine.Parameters;
 @Command(name = "match", mixinStandardHelpOptions = true,
         description = {"Scores every image against every text (ITM probability, ITC cosine).",
             "ITM is the image-grounded encoder's match probability, ITC the cosine similarity of the contrastive features.",
+            "Takes BLIP, CLIP and FLAVA checkpoints; ITM only where the model has a matching head",
+            "(BLIP retrieval, FLAVA pre-training).",
             "Default model: Salesforce/blip-itm-base-coco."})
 final class MatchCommand extends ModelCommand {
     @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "Image files, directories or globs.")
@@ -28,23 +31,27 @@ final class MatchCommand extends ModelCommand {
     }
 
     @Override
-    int run(Blip blip) {
+    int run(ImageTextModel model) {
         List<Path> paths = expandImages(imageArgs);
         ArrayNode results = JSON.createArrayNode();
         StringBuilder text = new StringBuilder();
+        boolean itm = model.hasMatchHead();
         if (!common.json) {
-            text.append("image\ttext\titm\titc").append(System.lineSeparator());
+            text.append(itm ? "image\ttext\titm\titc" : "image\ttext\titc").append(System.lineSeparator());
         }
         List<Input> failed = forEachBatch(paths, batch -> {
-            MatchScores s = blip.match(images(batch), texts);
+            MatchScores s = model.match(images(batch), texts);
             for (int i = 0; i < batch.size(); i++) {
                 String image = batch.get(i).path().toString();
                 for (int t = 0; t < texts.size(); t++) {
-                    results.addObject().put("image", image).put("text", texts.get(t))
-                            .put("itm", s.itm(i, t)).put("itc", s.itc(i, t));
-                    text.append(image).append('\t').append(texts.get(t)).append('\t')
-                            .append(String.format(Locale.ROOT, "%.4f\t%.4f", s.itm(i, t), s.itc(i, t)))
-                            .append(System.lineSeparator());
+                    ObjectNode r = results.addObject().put("image", image).put("text", texts.get(t));
+                    text.append(image).append('\t').append(texts.get(t)).append('\t');
+                    if (itm) {
+                        r.put("itm", s.itm(i, t));
+                        text.append(String.format(Locale.ROOT, "%.4f\t", s.itm(i, t)));
+                    }
+                    r.put("itc", s.itc(i, t));
+                    text.append(String.format(Locale.ROOT, "%.4f", s.itc(i, t))).append(System.lineSeparator());
                 }
             }
         });

@@ -19,7 +19,9 @@ import org.blipjava.hub.ConsoleProgressListener;
 import org.blipjava.hub.DownloadListener;
 import org.blipjava.image.RgbImage;
 import org.blipjava.tasks.Blip;
+import org.blipjava.tasks.ImageTextModel;
 import org.blipjava.tasks.LoadOptions;
+import org.blipjava.tasks.TaskException;
 import org.blipjava.tensor.WeightPrecision;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -52,8 +54,22 @@ abstract class ModelCommand implements Callable<Integer> {
     /** The Hub id used when --model is not given. */
     abstract String defaultModel();
 
-    /** Runs the command on a loaded model; returns the exit code. */
-    abstract int run(Blip blip) throws Exception;
+    /**
+     * Runs the command on a loaded model of any family; returns the exit code. Commands that work
+     * with CLIP and FLAVA too override this; the others get a BLIP model through {@link #run(Blip)}.
+     */
+    int run(ImageTextModel model) throws Exception {
+        if (!(model instanceof Blip blip)) {
+            throw new TaskException(model.directory() + " is a " + model.family().displayName() + " model ("
+                    + model.architecture() + "); '" + spec.qualifiedName() + "' needs a BLIP checkpoint");
+        }
+        return run(blip);
+    }
+
+    /** Runs a BLIP-only command on a loaded BLIP model; returns the exit code. */
+    int run(Blip blip) throws Exception {
+        throw new IllegalStateException(spec.name() + " implements neither run method");
+    }
 
     /** Checks the command's own arguments before the model is loaded. */
     void validate() {}
@@ -67,8 +83,8 @@ abstract class ModelCommand implements Callable<Integer> {
                 .withPrecision(WeightPrecision.parse(common.dtype));
         // Download bars only on a terminal and never with --no-progress.
         options = options.withListener(showProgress() ? ConsoleProgressListener.forStderr(true) : DownloadListener.NONE);
-        try (Blip blip = Blip.load(model == null ? defaultModel() : model, options)) {
-            return run(blip);
+        try (ImageTextModel loaded = ImageTextModel.load(model == null ? defaultModel() : model, options)) {
+            return run(loaded);
         }
     }
 

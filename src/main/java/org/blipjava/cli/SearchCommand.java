@@ -14,6 +14,7 @@ import org.blipjava.retrieval.Indexer;
 import org.blipjava.retrieval.SearchHit;
 import org.blipjava.retrieval.SearchResults;
 import org.blipjava.tasks.Blip;
+import org.blipjava.tasks.ImageTextModel;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -74,9 +75,9 @@ final class SearchCommand extends ModelCommand {
     }
 
     @Override
-    int run(Blip blip) {
+    int run(ImageTextModel loaded) {
         try (ImageIndex idx = ImageIndex.open(index)) {
-            ImageSearcher searcher = new ImageSearcher(blip, model == null ? defaultModel() : model, idx, common.batchSize);
+            ImageSearcher searcher = new ImageSearcher(loaded, model == null ? defaultModel() : model, idx, common.batchSize);
             ObjectNode doc = JSON.createObjectNode();
             StringBuilder text = new StringBuilder();
             List<Indexer.Failure> failed = new ArrayList<>();

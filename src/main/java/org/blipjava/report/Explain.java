@@ -8,9 +8,9 @@ import java.util.Objects;
 import org.blipjava.generation.GenerationConfig;
 import org.blipjava.image.RgbImage;
 import org.blipjava.tasks.Blip;
+import org.blipjava.tasks.ImageTextModel;
 import org.blipjava.tasks.GeneratedText;
 import org.blipjava.tasks.MatchScores;
-import org.blipjava.tasks.ModelKind;
 import org.blipjava.tasks.PixelValues;
 import org.blipjava.tasks.TaskException;
 
@@ -31,66 +31,52 @@ public final class Explain {
     }
 
     /**
-     * The score matrix of images against texts: ITM needs a retrieval model; ITC works with
-     * retrieval and contrastive ({@code BlipModel}) models.
+     * The score matrix of images against texts: ITM needs a model with a matching head (BLIP
+     * retrieval, FLAVA pre-training); ITC works with every model that embeds.
      *
      * @return [images][texts]
      */
-    public static float[][] scores(Blip blip, List<RgbImage> images, List<String> texts, Score score) {
-        if (blip.kind() == ModelKind.RETRIEVAL) {
-            MatchScores m = blip.match(images, texts);
-            return score == Score.ITM ? m.itm() : m.itc();
+    public static float[][] scores(ImageTextModel model, List<RgbImage> images, List<String> texts, Score score) {
+        if (score == Score.ITM && !model.hasMatchHead()) {
+            throw new TaskException(model.directory() + " is a " + model.architecture()
+                    + " model without an image-text matching head; ITM scores need a BlipForImageTextRetrieval or "
+                    + "FlavaForPreTraining checkpoint (or use ITC)");
         }
-        if (score == Score.ITM) {
-            throw new TaskException(blip.directory() + " is a " + blip.kind().architecture()
-                    + " model; ITM scores need a BlipForImageTextRetrieval checkpoint (or use ITC)");
-        }
-        float[][] im = blip.embedImages(images);
-        float[][] tx = blip.embedTexts(texts);
-        float[][] out = new float[im.length][tx.length];
-        for (int i = 0; i < im.length; i++) {
-            for (int t = 0; t < tx.length; t++) {
-                double s = 0;
-                for (int k = 0; k < im[i].length; k++) {
-                    s += im[i][k] * tx[t][k];
-                }
-                out[i][t] = (float) s;
-            }
-        }
-        return out;
+        MatchScores m = model.match(images, texts);
+        return score == Score.ITM ? m.itm() : m.itc();
     }
 
     /** The similarity heatmap of {@link #scores} with labels; see {@link SimilarityHeatmap}. */
-    public static BufferedImage similarityHeatmap(Blip blip, List<RgbImage> images, List<String> imageLabels,
+    public static BufferedImage similarityHeatmap(ImageTextModel model, List<RgbImage> images, List<String> imageLabels,
             List<String> texts, Score score) {
         String title = score == Score.ITM ? "ITM match probability" : "ITC cosine similarity";
-        return SimilarityHeatmap.render(scores(blip, images, texts, score), imageLabels, texts, title);
+        return SimilarityHeatmap.render(scores(model, images, texts, score), imageLabels, texts, title);
     }
 
     /**
-     * The t-SNE map of image and text features ({@link Blip#embedImages}, {@link Blip#embedTexts}).
+     * The t-SNE map of image and text features ({@link ImageTextModel#embedImages}, {@link ImageTextModel#embedTexts}).
      *
      * @param imageCategories one category per image, or null
      * @param textCategories one category per text, or null
      */
-    public static BufferedImage embeddingMap(Blip blip, List<RgbImage> images, List<String> imageLabels,
+    public static BufferedImage embeddingMap(ImageTextModel model, List<RgbImage> images, List<String> imageLabels,
             List<String> imageCategories, List<String> texts, List<String> textCategories, int size,
             Tsne.Options options) {
         check(imageLabels.size() == images.size(), "one label per image");
         check(imageCategories == null || imageCategories.size() == images.size(), "one category per image");
         check(textCategories == null || textCategories.size() == texts.size(), "one category per text");
         List<EmbeddingMap.Point> points = new ArrayList<>();
-        float[][] im = blip.embedImages(images);
+        float[][] im = model.embedImages(images);
         for (int i = 0; i < im.length; i++) {
             points.add(new EmbeddingMap.Point(im[i], imageLabels.get(i),
                     imageCategories == null ? null : imageCategories.get(i), true));
         }
-        float[][] tx = blip.embedTexts(texts);
+        float[][] tx = model.embedTexts(texts);
         for (int i = 0; i < tx.length; i++) {
             points.add(new EmbeddingMap.Point(tx[i], texts.get(i),
                     textCategories == null ? null : textCategories.get(i), false));
         }
-        return EmbeddingMap.render(points, size, "t-SNE of image and text features (" + blip.directory().getFileName()
+        return EmbeddingMap.render(points, size, "t-SNE of image and text features (" + model.directory().getFileName()
                 + ")", options);
     }
 

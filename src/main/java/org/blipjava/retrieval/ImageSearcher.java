@@ -8,8 +8,8 @@ import java.util.Objects;
 import org.blipjava.image.RgbImage;
 import org.blipjava.tasks.Blip;
 import org.blipjava.tasks.ImageStates;
+import org.blipjava.tasks.ImageTextModel;
 import org.blipjava.tasks.MatchScores;
-import org.blipjava.tasks.ModelKind;
 
 /**
  * Searches an {@link ImageIndex} with the model it was built with: text to image, image to
@@ -25,7 +25,7 @@ import org.blipjava.tasks.ModelKind;
  * <p>Thread-safe when the model and the index are.
  */
 public final class ImageSearcher {
-    private final Blip model;
+    private final ImageTextModel model;
     private final ImageIndex index;
     private final int batchSize;
     private final ItmStateCache cache;
@@ -36,7 +36,7 @@ public final class ImageSearcher {
      * @param batchSize images per model call when re-ranking
      * @throws IndexException when the index was built with another model
      */
-    public ImageSearcher(Blip model, String modelId, ImageIndex index, int batchSize) {
+    public ImageSearcher(ImageTextModel model, String modelId, ImageIndex index, int batchSize) {
         this.model = Objects.requireNonNull(model, "model");
         this.index = Objects.requireNonNull(index, "index");
         if (batchSize < 1) {
@@ -46,14 +46,15 @@ public final class ImageSearcher {
         IndexInfo mine = IndexInfo.forModel(modelId, model);
         index.info().requireSameModel(mine.modelId(), mine.dimension(), index.location());
         // Only a retrieval model has an ITM head; an index can only carry a cache made by one.
-        this.cache = index.info().itmCache() && model.kind() == ModelKind.RETRIEVAL
-                ? ItmStateCache.of(index, model.imageStateShape()) : null;
+        this.cache = index.info().itmCache() && model instanceof Blip blip && blip.hasMatchHead()
+                ? ItmStateCache.of(index, blip.imageStateShape()) : null;
     }
 
     /** Images best matching a text. */
     public SearchResults byText(String text, int k, int rerank) {
         Objects.requireNonNull(text, "text");
         checkArgs(k, rerank);
+        requireMatchHead(rerank);
         float[] q = model.embedTexts(List.of(text))[0];
         List<SearchHit> candidates = index.search(q, Math.max(k, rerank));
         if (rerank == 0) {
@@ -85,19 +86,38 @@ public final class ImageSearcher {
                 states.add(cached);
             }
             if (!ok.isEmpty()) {
-                if (!images.isEmpty()) {
-                    ImageStates encoded = model.imageStates(model.pixels(images));
-                    for (int i = 0; i < toEncode.size(); i++) {
-                        states.set(toEncode.get(i), encoded.image(i));
-                    }
-                }
-                MatchScores s = model.match(ImageStates.stack(states, model.imageStateShape()), List.of(text));
+                MatchScores s = itm(images, toEncode, states, text);
                 for (int i = 0; i < ok.size(); i++) {
                     scored.add(ok.get(i).withItm(s.itm(i, 0)));
                 }
             }
         }
         return new SearchResults(first(merge(scored, unreadable, candidates.subList(head.size(), candidates.size())), k), failed);
+    }
+
+    /**
+     * ITM scores of a batch of candidates against the text. A BLIP retrieval model scores the
+     * vision states (cached ones as they are, the rest encoded from {@code images}); another
+     * model with a matching head (FLAVA) scores the images, which then are all of the candidates.
+     */
+    private MatchScores itm(List<RgbImage> images, List<Integer> toEncode, List<float[]> states, String text) {
+        if (!(model instanceof Blip blip)) {
+            return model.match(images, List.of(text));
+        }
+        if (!images.isEmpty()) {
+            ImageStates encoded = blip.imageStates(blip.pixels(images));
+            for (int i = 0; i < toEncode.size(); i++) {
+                states.set(toEncode.get(i), encoded.image(i));
+            }
+        }
+        return blip.match(ImageStates.stack(states, blip.imageStateShape()), List.of(text));
+    }
+
+    private void requireMatchHead(int rerank) {
+        if (rerank > 0 && !model.hasMatchHead()) {
+            throw new IllegalArgumentException(model.directory() + " is a " + model.architecture()
+                    + " model without an image-text matching head, so it cannot re-rank; use --rerank 0");
+        }
     }
 
     /** Indexed images most similar to a query image (image-image ITC cosine). */
@@ -114,6 +134,7 @@ public final class ImageSearcher {
      */
     public SearchResults byImageCaptions(RgbImage query, int k, int rerank) {
         checkArgs(k, rerank);
+        requireMatchHead(rerank);
         float[] q = model.embedImages(List.of(query))[0];
         List<SearchHit> candidates = index.searchCaptions(q, Math.max(k, rerank));
         if (rerank == 0 || candidates.isEmpty()) {

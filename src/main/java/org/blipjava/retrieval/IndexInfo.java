@@ -5,7 +5,7 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Objects;
-import org.blipjava.tasks.Blip;
+import org.blipjava.tasks.ImageTextModel;
 import org.blipjava.tasks.TaskException;
 
 /**
@@ -71,15 +71,13 @@ public record IndexInfo(String modelId, int dimension, boolean itmCache) {
      * @param modelArgument the model as the user named it (see {@link #modelId(String)})
      * @throws org.blipjava.tasks.TaskException when the model makes no embeddings (a captioning or VQA head)
      */
-    public static IndexInfo forModel(String modelArgument, Blip blip) {
-        int dim = switch (blip.kind()) {
-            case RETRIEVAL -> blip.config().imageTextHiddenSize();
-            case CONTRASTIVE -> blip.config().projectionDim();
-            default -> throw new TaskException(modelArgument + " is a " + blip.kind().architecture() + " ("
-                    + blip.kind().description() + ") model and makes no image embeddings; index with a "
-                    + "BlipForImageTextRetrieval checkpoint such as Salesforce/blip-itm-base-coco");
-        };
-        return new IndexInfo(modelId(modelArgument), dim);
+    public static IndexInfo forModel(String modelArgument, ImageTextModel model) {
+        if (!model.embeds()) {
+            throw new TaskException(modelArgument + " is a " + model.architecture() + " model and makes no image "
+                    + "embeddings; index with a BlipForImageTextRetrieval checkpoint such as "
+                    + "Salesforce/blip-itm-base-coco, a BlipModel, CLIP or FLAVA checkpoint");
+        }
+        return new IndexInfo(modelId(modelArgument), model.embeddingDimension());
     }
 
     Map<String, String> toUserData() {

@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Objects;
 import org.blipjava.image.RgbImage;
 import org.blipjava.tasks.Blip;
+import org.blipjava.tasks.ImageTextModel;
 import org.blipjava.tasks.GeneratedText;
 import org.blipjava.tasks.ImageStates;
 import org.blipjava.tasks.ModelKind;
@@ -105,16 +106,17 @@ public final class Indexer {
         default void failed(Failure failure) {}
     }
 
-    private final Blip model;
+    private final ImageTextModel model;
     private final Blip captioner;
     private final Options options;
 
     /**
-     * @param model     the embedding model (retrieval or BlipModel head), the one the index was built with
+     * @param model     the embedding model (BLIP retrieval or BlipModel head, CLIP, FLAVA), the one the index
+     *                  was built with
      * @param captioner a captioning model whose captions are stored (and embedded by {@code model}
      *                  for image-to-caption search), or null for no captions
      */
-    public Indexer(Blip model, Blip captioner, Options options) {
+    public Indexer(ImageTextModel model, Blip captioner, Options options) {
         this.model = Objects.requireNonNull(model, "model");
         if (captioner != null && captioner.kind() != ModelKind.CAPTIONING) {
             throw new IllegalArgumentException(captioner.directory() + " is a " + captioner.kind().architecture()
@@ -142,7 +144,7 @@ public final class Indexer {
             throw new IllegalArgumentException(index.location() + " was opened without the ITM state cache; "
                     + "open it with IndexInfo.withItmCache(true) to cache states");
         }
-        ItmStateCache cache = index.info().itmCache() ? ItmStateCache.of(index, model.imageStateShape()) : null;
+        ItmStateCache cache = index.info().itmCache() ? ItmStateCache.of(index, stateModel().imageStateShape()) : null;
         if (fill) {
             cache.removeTemporaries();
         }
@@ -210,8 +212,9 @@ public final class Indexer {
                 float[][] feats;
                 if (fill) {
                     // One vision pass gives both the cached states and the ITC features.
-                    ImageStates states = model.imageStates(model.pixels(pixels));
-                    feats = model.embedImages(states);
+                    Blip blip = stateModel();
+                    ImageStates states = blip.imageStates(blip.pixels(pixels));
+                    feats = blip.embedImages(states);
                     for (int i = 0; i < ok.size(); i++) {
                         cache.put(ok.get(i).key(), ok.get(i).stamp(), states.image(i));
                         cached++;
@@ -253,6 +256,15 @@ public final class Indexer {
         }
         index.commit();
         return new Report(added, updated, unchanged, removed, cached, failed);
+    }
+
+    /** The model as a BLIP retrieval model: only its ITM head reads cached vision states. */
+    private Blip stateModel() {
+        if (model instanceof Blip blip && blip.hasMatchHead()) {
+            return blip;
+        }
+        throw new IllegalArgumentException(model.directory() + " is a " + model.architecture()
+                + " model; the ITM state cache holds the vision states of a BlipForImageTextRetrieval checkpoint");
     }
 
     /** An image to encode; {@code cacheOnly} when its index entry is current and only its cache entry is missing. */

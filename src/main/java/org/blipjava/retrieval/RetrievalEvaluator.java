@@ -9,8 +9,8 @@ import java.util.Set;
 import org.blipjava.data.DatasetException;
 import org.blipjava.image.RgbImage;
 import org.blipjava.tasks.Blip;
+import org.blipjava.tasks.ImageTextModel;
 import org.blipjava.tasks.MatchScores;
-import org.blipjava.tasks.ModelKind;
 
 /**
  * Evaluates a retrieval model on a {@link RetrievalDataset}: Recall@1/5/10 in both directions
@@ -62,15 +62,21 @@ public final class RetrievalEvaluator {
 
     private static final int ITM_TEXTS_PER_CALL = 128;
 
-    private final Blip model;
+    private final ImageTextModel model;
     private final Options options;
 
-    public RetrievalEvaluator(Blip model, Options options) {
+    /**
+     * @param model any model that embeds (BLIP retrieval or BlipModel, CLIP, FLAVA); re-ranking
+     *              ({@code options.rerankK() > 0}) needs one with a matching head (BLIP retrieval,
+     *              FLAVA pre-training)
+     */
+    public RetrievalEvaluator(ImageTextModel model, Options options) {
         this.model = Objects.requireNonNull(model, "model");
         this.options = Objects.requireNonNull(options, "options");
-        if (options.rerankK() > 0 && model.kind() != ModelKind.RETRIEVAL) {
-            throw new IllegalArgumentException(model.directory() + " is a " + model.kind().architecture()
-                    + " model without an ITM head; re-ranking needs a BlipForImageTextRetrieval checkpoint (or use --rerank 0)");
+        if (options.rerankK() > 0 && !model.hasMatchHead()) {
+            throw new IllegalArgumentException(model.directory() + " is a " + model.architecture()
+                    + " model without an image-text matching head; re-ranking needs a BlipForImageTextRetrieval or "
+                    + "FlavaForPreTraining checkpoint (or use --rerank 0)");
         }
     }
 

@@ -46,7 +46,7 @@ import org.blipjava.tokenizer.Padding;
  * <p>Thread-safe: one loaded model may be called from many threads at once; every call works on
  * its own buffers. Close it to stop its compute threads.
  */
-public final class Blip implements AutoCloseable {
+public final class Blip implements ImageTextModel {
     private final Path directory;
     private final BlipConfig config;
     private final ModelKind kind;
@@ -128,7 +128,8 @@ public final class Blip implements AutoCloseable {
         }
     }
 
-    private static LoadedWeights openWeights(Path directory) {
+    /** Maps a model folder's weights (safetensors, sharded or pytorch_model.bin). */
+    static LoadedWeights openWeights(Path directory) {
         try {
             return Checkpoints.open(directory);
         } catch (IOException e) {
@@ -167,8 +168,43 @@ public final class Blip implements AutoCloseable {
     }
 
     /** The directory the model was loaded from (a Hub snapshot for Hub ids). */
+    @Override
     public Path directory() {
         return directory;
+    }
+
+    @Override
+    public ModelFamily family() {
+        return ModelFamily.BLIP;
+    }
+
+    @Override
+    public String architecture() {
+        return kind.architecture();
+    }
+
+    @Override
+    public boolean embeds() {
+        return retrieval != null || contrastive != null;
+    }
+
+    @Override
+    public int embeddingDimension() {
+        requireEmbedding();
+        return retrieval != null ? config.imageTextHiddenSize() : config.projectionDim();
+    }
+
+    @Override
+    public boolean hasMatchHead() {
+        return retrieval != null;
+    }
+
+    @Override
+    public double logitScale() {
+        requireEmbedding();
+        // BlipModel carries its trained scale; Hugging Face's retrieval checkpoints drop BLIP's
+        // learned temperature, so the config's initial value (1/0.07) stands in.
+        return Math.exp(contrastive != null ? contrastive.logitScale() : config.logitScaleInitValue());
     }
 
     public BlipConfig config() {
@@ -349,7 +385,11 @@ public final class Blip implements AutoCloseable {
      * Scores every image against every text: the ITM match probability (image-grounded encoder)
      * and the ITC cosine similarity of the normalized projected features.
      */
+    @Override
     public MatchScores match(List<RgbImage> images, List<String> texts) {
+        if (contrastive != null) {
+            return ImageTextModel.super.match(images, texts);
+        }
         requireKind(ModelKind.RETRIEVAL, "match images and texts");
         if (images.isEmpty() || texts.isEmpty()) {
             return new MatchScores(new float[images.size()][0], new float[images.size()][0]);
@@ -358,7 +398,12 @@ public final class Blip implements AutoCloseable {
     }
 
     /** Scores already preprocessed images against texts; see {@link #match(List, List)}. */
+    @Override
     public MatchScores match(PixelValues pixels, List<String> texts) {
+        if (contrastive != null) {
+            // BlipModel has no matching head: cosines of its embeddings only.
+            return new MatchScores(null, ImageTextModel.cosines(embedImages(pixels), embedTexts(texts)));
+        }
         requireKind(ModelKind.RETRIEVAL, "match images and texts");
         int n = pixels.count();
         if (n == 0 || texts.isEmpty()) {
@@ -385,7 +430,7 @@ public final class Blip implements AutoCloseable {
                 retrieval.itmLogits(imageEmbeds, n, t.inputIds(), t.attentionMask()), n, nt);
         float[] cos = retrieval.cosine(retrieval.imageFeatures(imageEmbeds, n), n,
                 retrieval.textFeatures(t.inputIds(), t.attentionMask()), nt);
-        return new MatchScores(rows(probs, n, texts.size()), rows(cos, n, texts.size()));
+        return new MatchScores(Rows.split(probs, n), Rows.split(cos, n));
     }
 
     /**
@@ -443,12 +488,14 @@ public final class Blip implements AutoCloseable {
     }
 
     /** Normalized image features: ITC features for retrieval models, image embeddings for {@code BlipModel}. */
+    @Override
     public float[][] embedImages(List<RgbImage> images) {
         requireEmbedding();
         return images.isEmpty() ? new float[0][] : embedImages(pixels(images));
     }
 
     /** Normalized features of already preprocessed images; see {@link #embedImages(List)}. */
+    @Override
     public float[][] embedImages(PixelValues px) {
         requireEmbedding();
         int n = px.count();
@@ -459,7 +506,7 @@ public final class Blip implements AutoCloseable {
             return embedImages(imageStates(px));
         }
         float[] feats = contrastive.imageEmbeds(contrastive.vision(px.values(), n, px.height(), px.width()));
-        return rows(feats, n, feats.length / n);
+        return Rows.split(feats, n);
     }
 
     /** Normalized ITC features of images already encoded by {@link #imageStates(PixelValues)}. */
@@ -471,10 +518,11 @@ public final class Blip implements AutoCloseable {
             return new float[0][];
         }
         float[] feats = retrieval.imageFeatures(states.values(), n);
-        return rows(feats, n, feats.length / n);
+        return Rows.split(feats, n);
     }
 
     /** Normalized text features, the counterpart of {@link #embedImages(List)}. */
+    @Override
     public float[][] embedTexts(List<String> texts) {
         requireEmbedding();
         int n = texts.size();
@@ -485,7 +533,7 @@ public final class Blip implements AutoCloseable {
         float[] feats = retrieval != null
                 ? retrieval.textFeatures(t.inputIds(), t.attentionMask())
                 : contrastive.textEmbeds(t.inputIds(), t.attentionMask());
-        return rows(feats, n, feats.length / n);
+        return Rows.split(feats, n);
     }
 
     private Batch encodeTexts(List<String> texts) {
@@ -518,6 +566,7 @@ public final class Blip implements AutoCloseable {
     // ---------------------------------------------------------------- helpers
 
     /** Preprocesses images as the model's processor config says (resize, rescale, normalize). */
+    @Override
     public PixelValues pixels(List<RgbImage> images) {
         float[] values = processor.preprocessBatch(images);
         return new PixelValues(values, images.size(), processor.config().height(), processor.config().width());
@@ -547,14 +596,6 @@ public final class Blip implements AutoCloseable {
             end--;
         }
         return Arrays.copyOf(seq, end);
-    }
-
-    private static float[][] rows(float[] flat, int n, int width) {
-        float[][] out = new float[n][];
-        for (int i = 0; i < n; i++) {
-            out[i] = Arrays.copyOfRange(flat, i * width, (i + 1) * width);
-        }
-        return out;
     }
 
     /** Stops the compute threads. */

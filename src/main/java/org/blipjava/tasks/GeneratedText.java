@@ -1,5 +1,7 @@
 package org.blipjava.tasks;
 
+import java.util.Locale;
+
 /**
  * One generated caption or answer.
  *
@@ -18,6 +20,22 @@ public record GeneratedText(String text, int[] tokenIds, double score) {
     @Override
     public int[] tokenIds() {
         return tokenIds.clone();
+    }
+
+    /**
+     * The text without a caption prompt it starts with (compared case-insensitively, as the
+     * uncased tokenizer lower-cases the prompt): BLIP's evaluation scores captions without it.
+     * Text that does not start with the prompt is returned stripped, unchanged otherwise.
+     *
+     * @param prompt the prompt given to generation, or null
+     */
+    public static String withoutPrompt(String text, String prompt) {
+        if (prompt == null || prompt.isBlank()) {
+            return text;
+        }
+        String p = prompt.strip().toLowerCase(Locale.ROOT);
+        String t = text.strip();
+        return t.toLowerCase(Locale.ROOT).startsWith(p) ? t.substring(p.length()).strip() : t;
     }
 
     @Override

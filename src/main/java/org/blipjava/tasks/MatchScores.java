@@ -3,7 +3,8 @@ package org.blipjava.tasks;
 /**
  * Image-text matching scores for every image x text pair.
  *
- * @param itm ITM match probabilities {@code [image][text]} (softmax of the ITM head, class 1)
+ * @param itm ITM match probabilities {@code [image][text]} (softmax of the ITM head, class 1), or
+ *            null when the model has no matching head (CLIP, {@code BlipModel}, {@code FlavaModel})
  * @param itc cosine similarities of the normalized ITC features {@code [image][text]}
  */
 public record MatchScores(float[][] itm, float[][] itc) {
@@ -22,8 +23,16 @@ public record MatchScores(float[][] itm, float[][] itc) {
         return deepCopy(itc);
     }
 
-    /** ITM probability of image {@code i} and text {@code t}. */
+    /** Whether ITM probabilities are present (the model has a matching head). */
+    public boolean hasItm() {
+        return itm != null;
+    }
+
+    /** ITM probability of image {@code i} and text {@code t}; fails when {@link #hasItm()} is false. */
     public float itm(int i, int t) {
+        if (itm == null) {
+            throw new IllegalStateException("these scores have no ITM probabilities: the model has no matching head");
+        }
         return itm[i][t];
     }
 
@@ -33,6 +42,9 @@ public record MatchScores(float[][] itm, float[][] itc) {
     }
 
     private static float[][] deepCopy(float[][] a) {
+        if (a == null) {
+            return null;
+        }
         float[][] out = new float[a.length][];
         for (int i = 0; i < a.length; i++) {
             out[i] = a[i].clone();

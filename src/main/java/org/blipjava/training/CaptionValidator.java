@@ -17,6 +17,7 @@ import org.blipjava.metrics.CaptionSet;
 import org.blipjava.metrics.CiderD;
 import org.blipjava.model.BlipForConditionalGeneration;
 import org.blipjava.tensor.Parallel;
+import org.blipjava.tasks.GeneratedText;
 import org.blipjava.tokenizer.BertTokenizer;
 
 /**
@@ -120,9 +121,7 @@ public final class CaptionValidator extends TaskValidator {
                     batch.size(), start, g);
             for (int k = 0; k < which.size(); k++) {
                 String text = CaptionTexts.decodeGenerated(tokenizer, r.sequence(k), pad);
-                if (!promptText.isEmpty() && text.startsWith(promptText)) {
-                    text = text.substring(promptText.length()).strip();
-                }
+                text = GeneratedText.withoutPrompt(text, promptText);
                 String id = data.images().get(which.get(k)).toString();
                 generated.put(id, text);
                 references.put(id, data.references(which.get(k)));

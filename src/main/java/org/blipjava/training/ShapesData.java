@@ -70,6 +70,38 @@ public final class ShapesData {
     }
 
     /**
+     * Renders a categorized set as a person would make one by hand: one folder per shape
+     * ({@code circle/}, {@code square/}, ...) holding {@code perCategory} images of that shape in
+     * turning colours, and {@code dir/captions.csv} ({@code image,caption}) with one caption per
+     * image ("a red circle"). {@code blip compare} reads it, taking each image's folder as its
+     * category.
+     *
+     * @return the captions file
+     */
+    public static Path writeCategorized(Path dir, int perCategory, int size, long seed) throws IOException {
+        if (perCategory < 1 || size < 16) {
+            throw new IllegalArgumentException("need at least one image per category of at least 16 pixels, got "
+                    + perCategory + " of " + size);
+        }
+        TrainingRandom rng = new TrainingRandom(seed);
+        StringBuilder csv = new StringBuilder("image,caption\n");
+        for (int s = 0; s < SHAPES.size(); s++) {
+            String shape = SHAPES.get(s);
+            Path folder = Files.createDirectories(dir.resolve(shape));
+            for (int i = 0; i < perCategory; i++) {
+                int colour = i % COLOURS.size();
+                String file = String.format(java.util.Locale.ROOT, "%s-%02d.png", COLOURS.get(colour), i);
+                ImageIO.write(render(colour * SHAPES.size() + s, size, rng), "png", folder.resolve(file).toFile());
+                csv.append(shape).append('/').append(file).append(",a ").append(COLOURS.get(colour)).append(' ')
+                        .append(shape).append('\n');
+            }
+        }
+        Path file = dir.resolve("captions.csv");
+        Files.writeString(file, csv);
+        return file;
+    }
+
+    /**
      * Renders {@code count} images as {@link #write} does and writes {@code dir/<name>.json} in
      * BLIP's VQA format with two questions per image, "what color is the shape?" and "what shape
      * is it?", each answered (four times, as by four annotators) by the colour or shape name.

@@ -32,7 +32,7 @@ class CliTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     static Stream<FixtureSet> sets() {
-        return Fixtures.sets(Fixtures.Kind.BLIP).stream();
+        return Fixtures.parameters(Fixtures.Kind.BLIP);
     }
 
     /** Which of these images decode to exactly the fixture's pixel values at the model's size. */

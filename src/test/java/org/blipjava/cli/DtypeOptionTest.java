@@ -12,7 +12,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /** {@code --dtype}: lower-precision weights load and caption; an unknown type is a usage error. */
 class DtypeOptionTest {
     static Stream<FixtureSet> sets() {
-        return Fixtures.sets(Fixtures.Kind.BLIP).stream();
+        return Fixtures.parameters(Fixtures.Kind.BLIP);
     }
 
     @ParameterizedTest

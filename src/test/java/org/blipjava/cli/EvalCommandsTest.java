@@ -40,7 +40,7 @@ class EvalCommandsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     static Stream<FixtureSet> sets() {
-        return Fixtures.sets(Fixtures.Kind.BLIP).stream();
+        return Fixtures.parameters(Fixtures.Kind.BLIP);
     }
 
     @ParameterizedTest

@@ -26,7 +26,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /** {@code blip explain} writes PNGs that decode, have the expected size and are not blank. */
 class ExplainCommandTest {
     static Stream<FixtureSet> sets() {
-        return Fixtures.sets(Fixtures.Kind.BLIP).stream();
+        return Fixtures.parameters(Fixtures.Kind.BLIP);
     }
 
     static List<Path> images(FixtureSet set, int n) {

@@ -27,7 +27,7 @@ class RetrievalCliTest {
     private static final double TOL = 1e-4;
 
     static Stream<FixtureSet> sets() {
-        return Fixtures.sets(Fixtures.Kind.BLIP).stream();
+        return Fixtures.parameters(Fixtures.Kind.BLIP);
     }
 
     /** Copies the ITM images into a folder, as a user's photo folder. */

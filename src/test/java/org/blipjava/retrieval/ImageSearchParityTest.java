@@ -26,7 +26,7 @@ class ImageSearchParityTest {
     private static final double TOL = 1e-4;
 
     static Stream<FixtureSet> sets() {
-        return Fixtures.sets(Fixtures.Kind.BLIP).stream();
+        return Fixtures.parameters(Fixtures.Kind.BLIP);
     }
 
     @ParameterizedTest

@@ -22,7 +22,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /** Incremental indexing, crash safety, concurrent readers, bad images and model checks. */
 class IndexerTest {
     static Stream<FixtureSet> sets() {
-        return Fixtures.sets(Fixtures.Kind.BLIP).stream();
+        return Fixtures.parameters(Fixtures.Kind.BLIP);
     }
 
     @ParameterizedTest

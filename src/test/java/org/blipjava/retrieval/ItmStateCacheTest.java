@@ -25,7 +25,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /** The opt-in ITM state cache: same re-ranked results as recomputing, really used, kept consistent. */
 class ItmStateCacheTest {
     static Stream<FixtureSet> sets() {
-        return Fixtures.sets(Fixtures.Kind.BLIP).stream();
+        return Fixtures.parameters(Fixtures.Kind.BLIP);
     }
 
     private static Indexer indexer(Blip blip, boolean cache) {

@@ -33,7 +33,7 @@ class RetrievalEvaluatorTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     static Stream<FixtureSet> sets() {
-        return Fixtures.sets(Fixtures.Kind.BLIP).stream();
+        return Fixtures.parameters(Fixtures.Kind.BLIP);
     }
 
     /** Karpathy JSON with the exact images, captions dealt out round-robin; returns the texts' image links. */
