@@ -146,6 +146,17 @@ class ClipVision:
         return F.normalize(F.linear(pooled, self.proj), dim=-1)
 
 
+def clip_text_weights(w, s):
+    """CLIPModel's text tower and text_projection, held and never run, so that this process holds
+    the whole model as the Java side's CLIPModel does (the memory figures compare like with like)."""
+    d, inter = s["clip_text_width"], s["clip_text_inter"]
+    layers = [dict(ln1=w.norm(d), q=w.linear(d, d), k=w.linear(d, d), v=w.linear(d, d), o=w.linear(d, d),
+                   ln2=w.norm(d), fc1=w.linear(d, inter), fc2=w.linear(inter, d))
+              for _ in range(s["clip_text_layers"])]
+    return dict(token=w.rand(s["clip_vocab"], d), pos=w.rand(s["clip_text_positions"], d), layers=layers,
+                final=w.norm(d), proj=w.rand(s["clip_projection"], d))
+
+
 class Text:
     def __init__(self, w, s, lm_head):
         d, inter, enc = s["text_width"], s["text_inter"], s["vision_width"]
@@ -247,6 +258,25 @@ def peak_rss_mb():
     return float("nan")
 
 
+def blas_in_use():
+    """The BLAS libraries this process has mapped. Debian's torch is built against the generic
+    libblas.so.3, so which BLAS runs is the system's alternative: with only libblas3 installed it
+    is the reference implementation, some 30 times slower than OpenBLAS at these products."""
+    try:
+        with open("/proc/self/maps") as f:
+            paths = sorted({line.split()[-1] for line in f
+                            if line.rstrip().endswith(".so") or ".so." in line.split()[-1]})
+    except OSError:
+        paths = []
+    libs = [p for p in paths if any(k in p.rsplit("/", 1)[-1].lower() for k in ("blas", "mkl", "blis"))]
+    if not libs:
+        return "unknown (see torch.__config__.show())"
+    text = ", ".join(libs)
+    if any(p.endswith("/blas/libblas.so.3") for p in libs) and not any("openblas" in p for p in libs):
+        text += " (the reference BLAS, slow: install libopenblas0-pthread)"
+    return text
+
+
 def random_texts(gen, count, length, vocab):
     ids = torch.randint(1000, min(vocab, 30000), (count, length), generator=gen)
     ids[:, 0] = 101
@@ -297,6 +327,7 @@ class Workloads:
             log("building CLIP vision tower")
             s = self.s
             self.clip = ClipVision(self.w, s)
+            self.clip_text = clip_text_weights(self.w, s)
             size = s["clip_image"]
             self.clip_pixels = torch.randn(s["clip_batch"], 3, size, size, generator=self.w.gen)
         return self.clip
@@ -398,9 +429,7 @@ def main():
     torch.set_num_threads(a.threads)
     torch.set_grad_enabled(False)
     torch.manual_seed(a.seed)
-    notes = ["PyTorch %s, %d threads, BLAS: %s" % (torch.__version__, torch.get_num_threads(),
-                                                  "openblas" if "openblas" in torch.__config__.show().lower()
-                                                  else "see torch.__config__.show()")]
+    notes = ["PyTorch %s, %d threads, BLAS: %s" % (torch.__version__, torch.get_num_threads(), blas_in_use())]
     work = Workloads(s, a.seed)
     if a.serve:
         serve(work, notes)

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.blipjava.config.BlipConfig;
+import org.blipjava.config.ClipTextConfig;
 import org.blipjava.config.ClipVisionConfig;
 
 /**
@@ -210,6 +211,12 @@ final class TorchBaseline implements AutoCloseable {
         o.put("clip_patch", cv.patchSize());
         o.put("clip_act", cv.hiddenAct());
         o.put("clip_eps", cv.layerNormEps());
+        ClipTextConfig ct = s.clip().config().text();
+        o.put("clip_text_layers", ct.numHiddenLayers());
+        o.put("clip_text_width", ct.hiddenSize());
+        o.put("clip_text_inter", ct.intermediateSize());
+        o.put("clip_vocab", ct.vocabSize());
+        o.put("clip_text_positions", ct.maxPositionEmbeddings());
         o.put("clip_projection", s.clip().config().projectionDim());
         o.put("clip_batch", s.clip().batch());
         return o.toString();

@@ -83,6 +83,11 @@ class ClipBenchWeightsTest {
         assertThat(j.path("clip_act").asText()).isEqualTo("quick_gelu");
         assertThat(j.path("clip_eps").asDouble()).isEqualTo(1e-5);
         assertThat(j.path("clip_projection").asInt()).isEqualTo(512);
+        assertThat(j.path("clip_text_layers").asInt()).isEqualTo(12);
+        assertThat(j.path("clip_text_width").asInt()).isEqualTo(512);
+        assertThat(j.path("clip_text_inter").asInt()).isEqualTo(2048);
+        assertThat(j.path("clip_vocab").asInt()).isEqualTo(49408);
+        assertThat(j.path("clip_text_positions").asInt()).isEqualTo(77);
         assertThat(j.path("clip_batch").asInt()).isEqualTo(8);
     }
 }
