@@ -2,8 +2,9 @@
 """PyTorch baseline for `blip bench --torch`.
 
 BLIP's forward passes as transformers 4.40 runs them (ViT vision tower; BERT text transformer
-with cross-attention; greedy and beam search), written in plain torch because transformers is
-not installed: the same shapes, the same operations, random weights. Like the reference, the
+with cross-attention; greedy and beam search), and CLIP's image embeddings (CLIPModel's vision
+tower, visual_projection, L2 normalization), written in plain torch because transformers is not
+installed: the same shapes, the same operations, random weights. Like the reference, the
 decoder caches self-attention keys/values and recomputes the cross-attention keys/values over
 every image token at each step, and ITM repeats the image embedding once per text.
 
@@ -96,6 +97,64 @@ class Vision:
             x = x + lin(merge(torch.matmul(probs, v)), L["proj"])
             x = x + lin(F.gelu(lin(ln(x, L["ln2"], 1e-5), L["fc1"])), L["fc2"])
         return ln(x, self.post, 1e-5)
+
+
+class ClipVision:
+    """CLIPModel.get_image_features as transformers 4.40 runs it, then L2-normalized as
+    CLIPModel.forward does: patch convolution without bias, class token, positions, pre_layrnorm,
+    pre-norm blocks with separate q/k/v projections (the query scaled before the product),
+    post_layernorm of the class token, visual_projection without bias."""
+
+    def __init__(self, w, s):
+        d, p = s["clip_vision_width"], s["clip_patch"]
+        self.s = s
+        self.patch_w = w.rand(d, 3, p, p)
+        self.cls = w.rand(d)
+        n = (s["clip_image"] // p) ** 2 + 1
+        self.pos = w.rand(n, d)
+        self.pre = w.norm(d)
+        self.layers = []
+        for _ in range(s["clip_vision_layers"]):
+            self.layers.append(dict(ln1=w.norm(d), q=w.linear(d, d), k=w.linear(d, d), v=w.linear(d, d),
+                                    o=w.linear(d, d), ln2=w.norm(d), fc1=w.linear(d, s["clip_vision_inter"]),
+                                    fc2=w.linear(s["clip_vision_inter"], d)))
+        self.post = w.norm(d)
+        self.proj = w.rand(s["clip_projection"], d)
+        act = s["clip_act"]
+        if act == "quick_gelu":
+            self.act = lambda x: x * torch.sigmoid(1.702 * x)
+        elif act == "gelu":
+            self.act = F.gelu
+        else:
+            raise ValueError("unsupported CLIP hidden_act %r" % act)
+
+    def __call__(self, pixels):
+        s = self.s
+        h, eps = s["clip_vision_heads"], s["clip_eps"]
+        x = F.conv2d(pixels, self.patch_w, stride=s["clip_patch"]).flatten(2).transpose(1, 2)
+        x = torch.cat([self.cls.expand(x.shape[0], 1, -1), x], dim=1) + self.pos
+        x = ln(x, self.pre, eps)
+        b, n, d = x.shape
+        scale = (d // h) ** -0.5
+        for L in self.layers:
+            y = ln(x, L["ln1"], eps)
+            q = heads(lin(y, L["q"]) * scale, h)
+            probs = torch.softmax(torch.matmul(q, heads(lin(y, L["k"]), h).transpose(-1, -2)), dim=-1)
+            x = x + lin(merge(torch.matmul(probs, heads(lin(y, L["v"]), h))), L["o"])
+            x = x + lin(self.act(lin(ln(x, L["ln2"], eps), L["fc1"])), L["fc2"])
+        pooled = ln(x[:, 0, :], self.post, eps)
+        return F.normalize(F.linear(pooled, self.proj), dim=-1)
+
+
+def clip_text_weights(w, s):
+    """CLIPModel's text tower and text_projection, held and never run, so that this process holds
+    the whole model as the Java side's CLIPModel does (the memory figures compare like with like)."""
+    d, inter = s["clip_text_width"], s["clip_text_inter"]
+    layers = [dict(ln1=w.norm(d), q=w.linear(d, d), k=w.linear(d, d), v=w.linear(d, d), o=w.linear(d, d),
+                   ln2=w.norm(d), fc1=w.linear(d, inter), fc2=w.linear(inter, d))
+              for _ in range(s["clip_text_layers"])]
+    return dict(token=w.rand(s["clip_vocab"], d), pos=w.rand(s["clip_text_positions"], d), layers=layers,
+                final=w.norm(d), proj=w.rand(s["clip_projection"], d))
 
 
 class Text:
@@ -199,6 +258,25 @@ def peak_rss_mb():
     return float("nan")
 
 
+def blas_in_use():
+    """The BLAS libraries this process has mapped. Debian's torch is built against the generic
+    libblas.so.3, so which BLAS runs is the system's alternative: with only libblas3 installed it
+    is the reference implementation, some 30 times slower than OpenBLAS at these products."""
+    try:
+        with open("/proc/self/maps") as f:
+            paths = sorted({line.split()[-1] for line in f
+                            if line.rstrip().endswith(".so") or ".so." in line.split()[-1]})
+    except OSError:
+        paths = []
+    libs = [p for p in paths if any(k in p.rsplit("/", 1)[-1].lower() for k in ("blas", "mkl", "blis"))]
+    if not libs:
+        return "unknown (see torch.__config__.show())"
+    text = ", ".join(libs)
+    if any(p.endswith("/blas/libblas.so.3") for p in libs) and not any("openblas" in p for p in libs):
+        text += " (the reference BLAS, slow: install libopenblas0-pthread)"
+    return text
+
+
 def random_texts(gen, count, length, vocab):
     ids = torch.randint(1000, min(vocab, 30000), (count, length), generator=gen)
     ids[:, 0] = 101
@@ -219,6 +297,7 @@ class Workloads:
         self.pixels = torch.randn(1, 3, size, size, generator=self.w.gen)
         self.decoder = None
         self.encoder = None
+        self.clip = None
 
     def _decoder(self):
         if self.decoder is None:
@@ -239,6 +318,22 @@ class Workloads:
             self.itm_ids = random_texts(self.w.gen, s["itm_texts"], s["text_len"], s["vocab"])
             self.itc_ids = random_texts(self.w.gen, s["itc_texts"], s["text_len"], s["vocab"])
         return self.encoder
+
+    def _clip(self):
+        if self.clip is None:
+            # The Java benchmark has dropped its BLIP models by now; so does this one.
+            self.decoder = None
+            self.encoder = None
+            log("building CLIP vision tower")
+            s = self.s
+            self.clip = ClipVision(self.w, s)
+            self.clip_text = clip_text_weights(self.w, s)
+            size = s["clip_image"]
+            self.clip_pixels = torch.randn(s["clip_batch"], 3, size, size, generator=self.w.gen)
+        return self.clip
+
+    def clip_images(self):
+        return self._clip()(self.clip_pixels)
 
     def caption(self, beams):
         decoder = self._decoder()
@@ -269,6 +364,7 @@ class Workloads:
             "itc": self.itc,
         }
         ops["vision_b%d" % s["vision_batch"]] = lambda: self.vision_batch(s["vision_batch"])
+        ops["clip_image_b%d" % s["clip_batch"]] = self.clip_images
         return ops
 
 
@@ -316,6 +412,7 @@ def run_all(work, repeat, notes):
         metrics["vision_b%d_s_per_image" % batch] = [t / batch for t in timed("vision_b%d" % batch)]
     metrics["itm_s"] = timed("itm")
     metrics["itc_texts_per_s"] = [s["itc_texts"] / t for t in timed("itc")]
+    metrics["clip_images_per_s"] = [s["clip_batch"] / t for t in timed("clip_image_b%d" % s["clip_batch"])]
     metrics["peak_rss_mb"] = [peak_rss_mb()]
     print(json.dumps({"metrics": metrics, "notes": notes}))
 
@@ -332,9 +429,7 @@ def main():
     torch.set_num_threads(a.threads)
     torch.set_grad_enabled(False)
     torch.manual_seed(a.seed)
-    notes = ["PyTorch %s, %d threads, BLAS: %s" % (torch.__version__, torch.get_num_threads(),
-                                                  "openblas" if "openblas" in torch.__config__.show().lower()
-                                                  else "see torch.__config__.show()")]
+    notes = ["PyTorch %s, %d threads, BLAS: %s" % (torch.__version__, torch.get_num_threads(), blas_in_use())]
     work = Workloads(s, a.seed)
     if a.serve:
         serve(work, notes)

@@ -17,6 +17,7 @@ import java.util.SplittableRandom;
 import javax.imageio.ImageIO;
 import org.blipjava.checkpoint.StateDict;
 import org.blipjava.config.BlipConfig;
+import org.blipjava.config.ClipConfig;
 import org.blipjava.generation.GenerationConfig;
 import org.blipjava.generation.GenerationResult;
 import org.blipjava.generation.Generator;
@@ -26,6 +27,7 @@ import org.blipjava.image.ImageProcessorConfig;
 import org.blipjava.image.RgbImage;
 import org.blipjava.model.BlipForConditionalGeneration;
 import org.blipjava.model.BlipForImageTextRetrieval;
+import org.blipjava.model.ClipModel;
 import org.blipjava.tensor.Kernels;
 import org.blipjava.tensor.Parallel;
 import org.blipjava.tensor.WeightPrecision;
@@ -59,7 +61,7 @@ public final class Benchmark {
     }
 
     /** Parts of the benchmark that can be run alone. */
-    public enum Section { MATMUL, CAPTION, RETRIEVAL }
+    public enum Section { MATMUL, CAPTION, RETRIEVAL, CLIP }
 
     /**
      * One reported figure.
@@ -105,7 +107,7 @@ public final class Benchmark {
     private Report run() {
         BenchShapes s = options.shapes();
         boolean wantsTorch = options.torch() && (options.sections().contains(Section.CAPTION)
-                || options.sections().contains(Section.RETRIEVAL));
+                || options.sections().contains(Section.RETRIEVAL) || options.sections().contains(Section.CLIP));
         try (Parallel parallel = new Parallel(options.threads())) {
             if (options.sections().contains(Section.MATMUL)) {
                 matmuls(parallel);
@@ -132,6 +134,9 @@ public final class Benchmark {
         }
         if (options.sections().contains(Section.RETRIEVAL)) {
             retrieval(parallel, torch);
+        }
+        if (options.sections().contains(Section.CLIP)) {
+            clip(parallel, torch);
         }
         peakMemory("peak_rss_mb", "peak resident memory, whole benchmark", torch);
     }
@@ -295,6 +300,37 @@ public final class Benchmark {
         stage("ITC text embeddings, " + s.itcTexts() + " texts");
         compared("itc_texts_per_s", "ITC text embeddings (" + s.textLen() + " tokens each)", "texts/s", true,
                 t -> s.itcTexts() / t, () -> model.textFeatures(itcIds, null), torch, "itc");
+    }
+
+    // ---- CLIP ----
+
+    /**
+     * CLIP image embeddings: pixels (already preprocessed) to L2-normalized {@code visual_projection}
+     * outputs, a batch per run, as images per second. The whole {@code CLIPModel} is loaded (it
+     * needs both towers) but only the image path is timed; the BLIP models are gone by now.
+     */
+    private void clip(Parallel parallel, TorchBaseline torch) {
+        BenchShapes.ClipShapes c = options.shapes().clip();
+        ClipConfig config = c.config();
+        stage("building CLIP " + c.name() + " with random weights");
+        ClipModel model;
+        try (Arena arena = Arena.ofShared()) {
+            StateDict sd = RandomWeights.clip(config, arena, options.seed() + 3);
+            model = ClipModel.load(sd, config, parallel, options.precision());
+        }
+        System.gc();
+        int size = config.vision().imageSize();
+        int batch = c.batch();
+        float[] pixels = random(new SplittableRandom(options.seed() + 4), batch * 3 * size * size);
+        stage("CLIP image embeddings, batch " + batch);
+        compared("clip_images_per_s", "CLIP " + c.name() + " image embeddings, batch " + batch + " (" + size + "x"
+                + size + ")", "images/s", true, t -> batch / t,
+                () -> model.imageEmbeds(model.vision(pixels, batch, size, size)), torch, clipOp(c));
+    }
+
+    /** The baseline's name for the CLIP workload. */
+    static String clipOp(BenchShapes.ClipShapes c) {
+        return "clip_image_b" + c.batch();
     }
 
     /** Times {@code work} against the baseline's {@code torchOp} (when there is a baseline) and records the metric. */

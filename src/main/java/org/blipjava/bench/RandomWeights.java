@@ -13,9 +13,12 @@ import org.blipjava.checkpoint.TensorData;
 import org.blipjava.config.BlipConfig;
 import org.blipjava.config.BlipTextConfig;
 import org.blipjava.config.BlipVisionConfig;
+import org.blipjava.config.ClipConfig;
+import org.blipjava.config.ClipTextConfig;
+import org.blipjava.config.ClipVisionConfig;
 
 /**
- * Seeded random weights in the Hugging Face BLIP key layout, built in memory (no files).
+ * Seeded random weights in the Hugging Face BLIP and CLIP key layouts, built in memory (no files).
  *
  * <p>Tensors are bfloat16 in native memory owned by the caller's arena: half the size of
  * float32 while the model copies them out, and gone from the process once the arena closes.
@@ -57,6 +60,49 @@ public final class RandomWeights {
         w.linear("text_proj", config.text().hiddenSize(), e);
         w.linear("itm_head", config.text().hiddenSize(), 2);
         return new StateDict("random BLIP retrieval weights (seed " + seed + ")", w.tensors);
+    }
+
+    /**
+     * Weights of {@code CLIPModel}: both towers (the model loads only whole checkpoints), the two
+     * projections without bias, and {@code logit_scale} at the config's initial value. Key names
+     * and shapes are those of a Hugging Face checkpoint, {@code class_embedding} a vector.
+     */
+    public static StateDict clip(ClipConfig config, Arena arena, long seed) {
+        RandomWeights w = new RandomWeights(arena, seed);
+        ClipVisionConfig v = config.vision();
+        ClipTextConfig t = config.text();
+        int vd = v.hiddenSize();
+        int p = v.patchSize();
+        String vp = "vision_model.";
+        w.random(vp + "embeddings.class_embedding", vd);
+        w.random(vp + "embeddings.patch_embedding.weight", vd, v.numChannels(), p, p);
+        w.random(vp + "embeddings.position_embedding.weight", v.numPositions(), vd);
+        w.layerNorm(vp + "pre_layrnorm", vd);
+        w.clipEncoder(vp + "encoder.", v.numHiddenLayers(), vd, v.intermediateSize());
+        w.layerNorm(vp + "post_layernorm", vd);
+        int td = t.hiddenSize();
+        String tp = "text_model.";
+        w.random(tp + "embeddings.token_embedding.weight", t.vocabSize(), td);
+        w.random(tp + "embeddings.position_embedding.weight", t.maxPositionEmbeddings(), td);
+        w.clipEncoder(tp + "encoder.", t.numHiddenLayers(), td, t.intermediateSize());
+        w.layerNorm(tp + "final_layer_norm", td);
+        w.random("visual_projection.weight", config.projectionDim(), vd);
+        w.random("text_projection.weight", config.projectionDim(), td);
+        w.put("logit_scale", (float) config.logitScaleInitValue(), 0f);
+        return new StateDict("random CLIP weights (seed " + seed + ")", w.tensors);
+    }
+
+    private void clipEncoder(String pre, int layers, int d, int inter) {
+        for (int i = 0; i < layers; i++) {
+            String lp = pre + "layers." + i + ".";
+            layerNorm(lp + "layer_norm1", d);
+            for (String proj : new String[] {"q_proj", "k_proj", "v_proj", "out_proj"}) {
+                linear(lp + "self_attn." + proj, d, d);
+            }
+            layerNorm(lp + "layer_norm2", d);
+            linear(lp + "mlp.fc1", d, inter);
+            linear(lp + "mlp.fc2", inter, d);
+        }
     }
 
     private void vision(BlipVisionConfig v) {

@@ -14,6 +14,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.blipjava.config.BlipConfig;
+import org.blipjava.config.ClipTextConfig;
+import org.blipjava.config.ClipVisionConfig;
 
 /**
  * {@code bench/torch_baseline.py --serve} as a subprocess that runs one workload per request.
@@ -200,6 +202,23 @@ final class TorchBaseline implements AutoCloseable {
         o.put("itc_texts", s.itcTexts());
         o.put("text_len", s.textLen());
         o.put("vision_batch", s.visionBatch());
+        ClipVisionConfig cv = s.clip().config().vision();
+        o.put("clip_vision_layers", cv.numHiddenLayers());
+        o.put("clip_vision_width", cv.hiddenSize());
+        o.put("clip_vision_inter", cv.intermediateSize());
+        o.put("clip_vision_heads", cv.numAttentionHeads());
+        o.put("clip_image", cv.imageSize());
+        o.put("clip_patch", cv.patchSize());
+        o.put("clip_act", cv.hiddenAct());
+        o.put("clip_eps", cv.layerNormEps());
+        ClipTextConfig ct = s.clip().config().text();
+        o.put("clip_text_layers", ct.numHiddenLayers());
+        o.put("clip_text_width", ct.hiddenSize());
+        o.put("clip_text_inter", ct.intermediateSize());
+        o.put("clip_vocab", ct.vocabSize());
+        o.put("clip_text_positions", ct.maxPositionEmbeddings());
+        o.put("clip_projection", s.clip().config().projectionDim());
+        o.put("clip_batch", s.clip().batch());
         return o.toString();
     }
 }

@@ -14,9 +14,10 @@ import picocli.CommandLine.Spec;
 /** {@code blip bench}: speed and memory on a BLIP-base-shaped model with random weights. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Times the vision encoder, captioning (greedy and beam), ITM and ITC on a model with",
-            "BLIP-base shapes and seeded random weights (no download), and matrix products next to",
-            "OpenBLAS sgemm. With --torch, runs the PyTorch baseline script in the same run so every",
-            "figure is a ratio. Progress goes to stderr, the table (or --json) to stdout."})
+            "BLIP-base shapes, CLIP ViT-B/32 image embeddings (batch 8, 224x224), both with seeded",
+            "random weights (no download), and matrix products next to OpenBLAS sgemm. With --torch,",
+            "runs the PyTorch baseline script in the same run so every figure is a ratio. Progress goes",
+            "to stderr, the table (or --json) to stdout."})
 final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -32,7 +33,8 @@ final class BenchCommand implements Callable<Integer> {
     boolean quick;
 
     @Option(names = "--only", split = ",", paramLabel = "PART",
-            description = "Run only these parts: matmul, caption, retrieval (comma-separated; default: all).")
+            description = "Run only these parts: matmul, caption, retrieval, clip (comma-separated;"
+                    + " default: all).")
     java.util.List<String> only;
 
     @Option(names = "--dtype", defaultValue = "f32", paramLabel = "DTYPE",
@@ -92,7 +94,7 @@ final class BenchCommand implements Callable<Integer> {
                 s.add(Benchmark.Section.valueOf(part.trim().toUpperCase(java.util.Locale.ROOT)));
             } catch (IllegalArgumentException e) {
                 throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--only: unknown part '" + part
-                        + "'; expected matmul, caption or retrieval");
+                        + "'; expected matmul, caption, retrieval or clip");
             }
         }
         return s;

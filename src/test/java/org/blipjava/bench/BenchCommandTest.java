@@ -26,12 +26,28 @@ class BenchCommandTest {
         assertThat(root.path("threads").asInt()).isEqualTo(2);
         JsonNode m = root.path("metrics");
         for (String key : new String[] {"caption_greedy_s", "caption_beam_s", "vision_b1_s_per_image",
-            "vision_b2_s_per_image", "itm_s", "itc_texts_per_s", "peak_rss_caption_mb"}) {
+            "vision_b2_s_per_image", "itm_s", "itc_texts_per_s", "peak_rss_caption_mb", "clip_images_per_s"}) {
             assertThat(m.has(key)).as(key).isTrue();
             assertThat(m.path(key).path("java").path("median").asDouble()).as(key).isPositive();
         }
         assertThat(m.path("caption_greedy_s").path("java").path("values").size()).isEqualTo(2);
         assertThat(root.toString()).contains("matmul_");
+        assertThat(m.path("clip_images_per_s").path("label").asText())
+                .isEqualTo("CLIP tiny ViT image embeddings, batch 2 (64x64)");
+        assertThat(m.path("clip_images_per_s").path("unit").asText()).isEqualTo("images/s");
+        assertThat(m.path("clip_images_per_s").has("reference")).isFalse();
+    }
+
+    @Test
+    void clipAloneWithoutTheBaselineIsAJavaOnlyRow() throws Exception {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.run(new String[] {"bench", "--quick", "--repeat", "1", "--threads", "1", "--only", "clip"},
+                new PrintWriter(out), new PrintWriter(err));
+        assertThat(code).as(err.toString()).isZero();
+        assertThat(out.toString()).contains("| CLIP tiny ViT image embeddings, batch 2 (64x64) | images/s | ")
+                .doesNotContain("matmul").doesNotContain("caption");
+        assertThat(err.toString()).contains("bench: building CLIP tiny ViT with random weights");
     }
 
     /** A stand-in for the baseline script speaking its --serve protocol, run by /bin/sh. */
@@ -44,6 +60,7 @@ class BenchCommandTest {
                 "    *quit*) exit 0 ;;",
                 "    *peak_rss_mb*) echo '{\"op\": \"peak_rss_mb\", \"value\": 123}' ;;",
                 "    *caption_greedy*) echo '{\"value\": 2.0}' ;;",
+                "    *clip_image_b2*) echo '{\"value\": 0.5}' ;;",
                 "    *'\"itm\"'*) echo '" + itmAnswer + "' ;;",
                 "    *vision_b1*|*vision_b2*|*caption_beam*|*'\"itc\"'*) echo '{\"value\": 1.0}' ;;",
                 "    *) echo '{\"error\": \"unknown op\"}' ;;",
@@ -58,7 +75,7 @@ class BenchCommandTest {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         int code = Main.run(new String[] {"bench", "--quick", "--repeat", "2", "--threads", "1", "--json",
-            "--only", "caption,retrieval", "--torch", "--python", "/bin/sh", "--torch-script", script.toString()},
+            "--only", "caption,retrieval,clip", "--torch", "--python", "/bin/sh", "--torch-script", script.toString()},
                 new PrintWriter(out), new PrintWriter(err));
         assertThat(code).as(err.toString()).isZero();
         JsonNode m = new ObjectMapper().readTree(out.toString()).path("metrics");
@@ -74,6 +91,12 @@ class BenchCommandTest {
         // ITC as a rate: 6 texts per 1.0 s call.
         assertThat(m.path("itc_texts_per_s").path("reference").path("median").asDouble()).isEqualTo(6.0);
         assertThat(m.path("peak_rss_caption_mb").path("reference").path("median").asDouble()).isEqualTo(123.0);
+        // CLIP as a rate: a batch of 2 images per 0.5 s call; higher is better, so the ratio is Java over PyTorch.
+        JsonNode clip = m.path("clip_images_per_s");
+        assertThat(clip.path("reference").path("values").size()).isEqualTo(2);
+        assertThat(clip.path("reference").path("median").asDouble()).isEqualTo(4.0);
+        assertThat(clip.path("ratio").asDouble())
+                .isCloseTo(clip.path("java").path("median").asDouble() / 4.0, within(1e-9));
         assertThat(out.toString()).contains("fake baseline");
     }
 
@@ -112,11 +135,12 @@ class BenchCommandTest {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         int code = Main.run(new String[] {"bench", "--quick", "--repeat", "1", "--threads", "1", "--json",
-            "--only", "caption,retrieval", "--torch"}, new PrintWriter(out), new PrintWriter(err));
+            "--only", "caption,retrieval,clip", "--torch"}, new PrintWriter(out), new PrintWriter(err));
         assertThat(code).as(err.toString()).isZero();
         JsonNode m = new ObjectMapper().readTree(out.toString()).path("metrics");
         for (String key : new String[] {"caption_greedy_s", "caption_beam_s", "vision_b1_s_per_image",
-            "vision_b2_s_per_image", "itm_s", "itc_texts_per_s", "peak_rss_caption_mb", "peak_rss_mb"}) {
+            "vision_b2_s_per_image", "itm_s", "itc_texts_per_s", "peak_rss_caption_mb", "peak_rss_mb",
+            "clip_images_per_s"}) {
             assertThat(m.path(key).path("reference").path("median").asDouble()).as(key).isPositive();
         }
     }
