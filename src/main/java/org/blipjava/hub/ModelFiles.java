@@ -30,6 +30,21 @@ public record ModelFiles(List<String> required, List<String> optional, boolean w
                     "tokenizer.json", "generation_config.json"),
             true);
 
+    /** What a CLIP model needs: configs, the byte-level BPE files and the weights. */
+    public static final ModelFiles CLIP = new ModelFiles(
+            List.of("config.json", "preprocessor_config.json", "vocab.json", "merges.txt"),
+            List.of("tokenizer_config.json", "special_tokens_map.json", "tokenizer.json"),
+            true);
+
+    /** What a FLAVA model needs: configs, the WordPiece vocabulary and the weights. */
+    public static final ModelFiles FLAVA = new ModelFiles(
+            List.of("config.json", "preprocessor_config.json", "vocab.txt"),
+            List.of("tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "tokenizer.json"),
+            true);
+
+    /** config.json alone: enough to tell which family a repository holds. */
+    public static final ModelFiles CONFIG = new ModelFiles(List.of("config.json"), List.of(), false);
+
     public ModelFiles {
         required = checked(required, "required");
         optional = checked(optional, "optional");

@@ -37,6 +37,10 @@ public final class Explain {
      * @return [images][texts]
      */
     public static float[][] scores(ImageTextModel model, List<RgbImage> images, List<String> texts, Score score) {
+        if (!model.embeds()) {
+            throw new TaskException(model.directory() + " is a " + model.architecture() + " model and scores no "
+                    + "image-text pairs; use a BlipForImageTextRetrieval (ITM and ITC), BlipModel, CLIP or FLAVA checkpoint");
+        }
         if (score == Score.ITM && !model.hasMatchHead()) {
             throw new TaskException(model.directory() + " is a " + model.architecture()
                     + " model without an image-text matching head; ITM scores need a BlipForImageTextRetrieval or "

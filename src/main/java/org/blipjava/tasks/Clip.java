@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Objects;
 import org.blipjava.checkpoint.LoadedWeights;
 import org.blipjava.config.ClipConfig;
+import org.blipjava.hub.ModelFiles;
 import org.blipjava.hub.ModelLocator;
 import org.blipjava.image.ImageProcessor;
 import org.blipjava.image.RgbImage;
@@ -56,7 +57,7 @@ public final class Clip implements ImageTextModel {
         Objects.requireNonNull(model, "model");
         try (ModelLocator locator = options.listener() == null
                 ? ModelLocator.fromSystem() : ModelLocator.fromSystem(options.listener())) {
-            return load(locator.resolve(model, options.revision()), options);
+            return load(locator.resolve(model, options.revision(), ModelFiles.CLIP), options);
         }
     }
 

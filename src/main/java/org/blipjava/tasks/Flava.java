@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Objects;
 import org.blipjava.checkpoint.LoadedWeights;
 import org.blipjava.config.FlavaConfig;
+import org.blipjava.hub.ModelFiles;
 import org.blipjava.hub.ModelLocator;
 import org.blipjava.image.ImageProcessor;
 import org.blipjava.image.RgbImage;
@@ -49,7 +50,7 @@ public final class Flava implements ImageTextModel {
         Objects.requireNonNull(model, "model");
         try (ModelLocator locator = options.listener() == null
                 ? ModelLocator.fromSystem() : ModelLocator.fromSystem(options.listener())) {
-            return load(locator.resolve(model, options.revision()), options);
+            return load(locator.resolve(model, options.revision(), ModelFiles.FLAVA), options);
         }
     }
 

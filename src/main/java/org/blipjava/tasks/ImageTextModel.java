@@ -3,6 +3,7 @@ package org.blipjava.tasks;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
+import org.blipjava.hub.ModelFiles;
 import org.blipjava.hub.ModelLocator;
 import org.blipjava.image.RgbImage;
 
@@ -23,9 +24,21 @@ public interface ImageTextModel extends AutoCloseable {
         Path dir;
         try (ModelLocator locator = options.listener() == null
                 ? ModelLocator.fromSystem() : ModelLocator.fromSystem(options.listener())) {
-            dir = locator.resolve(model, options.revision());
+            dir = resolve(locator, model, options.revision());
         }
         return load(dir, options);
+    }
+
+    /**
+     * Resolves a model argument of any family to a directory: a local directory as it is; for a
+     * Hub id, config.json first (its {@code model_type} names the family), then the files that
+     * family needs (CLIP's vocab.json and merges.txt, BLIP's and FLAVA's vocab.txt, the weights).
+     *
+     * @param revision branch, tag or commit; null for main
+     */
+    static Path resolve(ModelLocator locator, String model, String revision) {
+        Path dir = locator.resolve(model, revision, ModelFiles.CONFIG);
+        return locator.resolve(model, revision, ModelFamily.of(dir).files());
     }
 
     /** Loads a model of any supported family from a local directory in the Hugging Face layout. */

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import org.blipjava.hub.ModelFiles;
 
 /**
  * The vision-language model families this project runs, told apart by {@code model_type} in a
@@ -13,20 +14,27 @@ import java.util.Arrays;
  */
 public enum ModelFamily {
     /** BLIP (Li et al. 2022): every head, from captioning to image-text matching. */
-    BLIP("blip", "BLIP"),
+    BLIP("blip", "BLIP", ModelFiles.BLIP),
     /** CLIP (Radford et al. 2021): OpenAI's checkpoints and the LAION/open_clip conversions. */
-    CLIP("clip", "CLIP"),
+    CLIP("clip", "CLIP", ModelFiles.CLIP),
     /** FLAVA (Singh et al. 2022): {@code FlavaModel} and {@code FlavaForPreTraining} (with its ITM head). */
-    FLAVA("flava", "FLAVA");
+    FLAVA("flava", "FLAVA", ModelFiles.FLAVA);
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final String modelType;
     private final String displayName;
+    private final ModelFiles files;
 
-    ModelFamily(String modelType, String displayName) {
+    ModelFamily(String modelType, String displayName, ModelFiles files) {
         this.modelType = modelType;
         this.displayName = displayName;
+        this.files = files;
+    }
+
+    /** The files a Hub download of a model of this family fetches. */
+    public ModelFiles files() {
+        return files;
     }
 
     /** The {@code model_type} the reference writes in config.json. */

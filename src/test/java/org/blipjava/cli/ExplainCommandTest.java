@@ -99,6 +99,10 @@ class ExplainCommandTest {
         CliRun r = run("explain", "heatmap", "-m", set.model("tiny-caption").toString(), "--no-progress", "-t", "x",
                 "-o", tmp.resolve("h.png").toString(), images(set, 1).get(0).toString());
         assertThat(r.exit()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(r.err()).contains("scores no image-text pairs").contains("BlipForImageTextRetrieval");
+        r = run("explain", "heatmap", "-m", set.model("tiny-contrastive").toString(), "--score", "itm", "-t", "x",
+                "-o", tmp.resolve("h.png").toString(), images(set, 1).get(0).toString());
+        assertThat(r.exit()).isEqualTo(Main.EXIT_USAGE);
         assertThat(r.err()).contains("ITM scores need a BlipForImageTextRetrieval");
         r = run("explain", "heatmap", "-m", set.model("tiny-itm").toString(), "-t", "x", images(set, 1).get(0).toString());
         assertThat(r.exit()).isEqualTo(Main.EXIT_USAGE);
