@@ -65,7 +65,7 @@ final class CompareCommand implements Callable<Integer> {
     Path dataset;
 
     @Option(names = "--shapes-demo",
-            description = "Render a categorized shapes set (circle/, square/, triangle/ with captions.csv) into "
+            description = "Render a categorized shapes set (circle/, square/, triangle/, one image per colour, with captions.csv) into "
                     + "REPORT_DIR/shapes-data and compare on it.")
     boolean shapesDemo;
 
@@ -107,7 +107,9 @@ final class CompareCommand implements Callable<Integer> {
         }
         Path data = dataset;
         if (shapesDemo) {
-            data = ShapesData.writeCategorized(reportDir.resolve("shapes-data"), 5, 96, tsneSeed).getParent();
+            // One image per colour and shape, so no two images share a caption.
+            data = ShapesData.writeCategorized(reportDir.resolve("shapes-data"), ShapesData.COLOURS.size(), 96, tsneSeed)
+                    .getParent();
         }
         List<String> errors = new ArrayList<>();
         ModelComparison.Study study = readStudy(data, errors);
@@ -215,7 +217,8 @@ final class CompareCommand implements Callable<Integer> {
         study.categories().stream().filter(java.util.Objects::nonNull).distinct().forEach(cats::add);
         ArrayNode ms = doc.putArray("models");
         for (EmbeddingResult r : embedded) {
-            ObjectNode m = ms.addObject().put("model", r.model()).put("family", r.family())
+            ObjectNode m = ms.addObject().put("model", r.model()).put("name", ModelComparison.displayName(r.model()))
+                    .put("family", r.family())
                     .put("architecture", r.architecture());
             similarity(m.putObject("itc"), r.itc());
             if (r.itm() != null) {
@@ -224,7 +227,8 @@ final class CompareCommand implements Callable<Integer> {
         }
         ArrayNode cs = doc.putArray("captioners");
         for (CaptionResult c : captioned) {
-            ObjectNode o = cs.addObject().put("model", c.model()).put("architecture", c.architecture());
+            ObjectNode o = cs.addObject().put("model", c.model()).put("name", ModelComparison.displayName(c.model()))
+                    .put("architecture", c.architecture());
             ArrayNode b = o.putArray("bleu");
             c.scores().bleu().corpus().forEach(b::add);
             o.put("meteor", c.scores().meteor().corpus()).put("rouge_l", c.scores().rougeL().corpus())
@@ -260,16 +264,18 @@ final class CompareCommand implements Callable<Integer> {
         if (!embedded.isEmpty()) {
             t.append(nl).append("model\tscore\ttop1_i2t\ttop1_t2i\tR@5_i2t\tR@5_t2i\tmean_match\tmean_other").append(nl);
             for (EmbeddingResult r : embedded) {
-                row(t, r.model(), "itc", r.itc());
+                String name = ModelComparison.displayName(r.model());
+                row(t, name, "itc", r.itc());
                 if (r.itm() != null) {
-                    row(t, r.model(), "itm", r.itm());
+                    row(t, name, "itm", r.itm());
                 }
             }
         }
         if (!captioned.isEmpty()) {
             t.append(nl).append("captioner\tBLEU-1\tBLEU-4\tMETEOR\tROUGE-L\tCIDEr-D").append(nl);
             for (CaptionResult c : captioned) {
-                t.append(String.format(Locale.ROOT, "%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f%n", c.model(),
+                t.append(String.format(Locale.ROOT, "%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f%n",
+                        ModelComparison.displayName(c.model()),
                         c.scores().bleu().corpus().get(0), c.scores().bleu().corpus().get(3),
                         c.scores().meteor().corpus(), c.scores().rougeL().corpus(), c.scores().ciderD().corpus()));
             }

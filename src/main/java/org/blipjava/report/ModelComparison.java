@@ -1,6 +1,8 @@
 package org.blipjava.report;
 
 import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -184,15 +186,14 @@ public final class ModelComparison {
     /** The similarity heatmap of a result (ITM where the model has a matching head, else ITC cosine). */
     public static BufferedImage heatmap(EmbeddingResult r, Study study) {
         boolean itm = r.itm() != null;
-        String title = r.model() + ": " + (itm ? "ITM match probability" : "ITC cosine similarity");
-        return SimilarityHeatmap.render((itm ? r.itm() : r.itc()).scores(), shortNames(study.imageIds()), study.texts(),
-                title);
+        String title = displayName(r.model()) + ": " + (itm ? "ITM match probability" : "ITC cosine similarity");
+        return SimilarityHeatmap.render((itm ? r.itm() : r.itc()).scores(), study.imageIds(), study.texts(), title);
     }
 
     /** The t-SNE map of a result's image and text embeddings, coloured by category when the study has them. */
     public static BufferedImage embeddingMap(EmbeddingResult r, Study study, int size, Tsne.Options options) {
         List<EmbeddingMap.Point> points = new ArrayList<>();
-        List<String> names = shortNames(study.imageIds());
+        List<String> names = study.imageIds();
         for (int i = 0; i < r.imageEmbeddings().length; i++) {
             points.add(new EmbeddingMap.Point(r.imageEmbeddings()[i], names.get(i), study.categories().get(i), true));
         }
@@ -201,15 +202,25 @@ public final class ModelComparison {
             points.add(new EmbeddingMap.Point(r.textEmbeddings()[t], study.texts().get(t),
                     study.categories().get(links[t]), false));
         }
-        return EmbeddingMap.render(points, size, "t-SNE of image and text embeddings (" + r.model() + ")", options);
+        return EmbeddingMap.render(points, size, "t-SNE of image and text embeddings (" + displayName(r.model()) + ")",
+                options);
     }
 
-    /** File names without folders, for labels. */
-    static List<String> shortNames(List<String> ids) {
-        return ids.stream().map(id -> {
-            Path p = Path.of(id).getFileName();
-            return p == null ? id : p.toString();
-        }).toList();
+    /**
+     * A model's name for titles and headers: a local model folder by its own name
+     * ({@code ../models/tiny-clip} -> {@code tiny-clip}), a Hub id as it is.
+     */
+    public static String displayName(String model) {
+        try {
+            Path p = Path.of(model);
+            if (Files.isDirectory(p)) {
+                Path name = p.toAbsolutePath().normalize().getFileName();
+                return name == null ? model : name.toString();
+            }
+        } catch (InvalidPathException e) {
+            // not a path: a Hub id
+        }
+        return model;
     }
 
     /**
@@ -235,7 +246,8 @@ public final class ModelComparison {
         if (!embeddings.isEmpty()) {
             h.append("<h2>Image-text matching</h2>\n<table class=\"grid\"><thead><tr><th></th>");
             for (EmbeddingResult r : embeddings) {
-                h.append("<th>").append(esc(r.model())).append("<br><small>").append(esc(r.family())).append(" · ")
+                h.append("<th title=\"").append(esc(r.model())).append("\">").append(esc(displayName(r.model())))
+                        .append("<br><small>").append(esc(r.family())).append(" · ")
                         .append(esc(r.architecture())).append("</small></th>");
             }
             h.append("</tr></thead><tbody>\n");
@@ -256,7 +268,8 @@ public final class ModelComparison {
         if (!captioners.isEmpty()) {
             h.append("<h2>Captioning</h2>\n<table class=\"grid\"><thead><tr><th></th>");
             for (CaptionResult c : captioners) {
-                h.append("<th>").append(esc(c.model())).append("</th>");
+                h.append("<th title=\"").append(esc(c.model())).append("\">").append(esc(displayName(c.model())))
+                        .append("</th>");
             }
             h.append("</tr></thead><tbody>\n");
             String[] bleu = {"BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4"};
@@ -269,7 +282,7 @@ public final class ModelComparison {
             captionRow(h, captioners, "CIDEr-D", c -> c.scores().ciderD().corpus());
             h.append("</tbody></table>\n<table class=\"grid captions\"><thead><tr><th>image</th><th>references</th>");
             for (CaptionResult c : captioners) {
-                h.append("<th>").append(esc(c.model())).append("</th>");
+                h.append("<th>").append(esc(displayName(c.model()))).append("</th>");
             }
             h.append("</tr></thead><tbody>\n");
             Map<String, List<String>> refs = study.references();
@@ -360,7 +373,7 @@ public final class ModelComparison {
             .grid thead th{background:#f3f3f3}
             .grid tbody th{text-align:left;font-weight:600;color:#444;white-space:nowrap}
             td.num{text-align:right;font-variant-numeric:tabular-nums}
-            img.figure{max-width:520px;display:block}
+            img.figure{max-width:420px;display:block}
             img.thumb{max-width:120px;max-height:120px}
             .captions ul{margin:0;padding-left:1.1em}
             """;
