@@ -41,7 +41,7 @@ public final class BertTokenizer {
     private final Set<Integer> allSpecialIds;
     private final Set<String> legacyAddedTokens;
     /** Added-token contents by first char, longest first (leftmost-longest matching). */
-    private final Map<Character, String[]> addedByFirstChar;
+    private final AddedTokenSplitter addedSplitter;
     /** Texts kept out of the pre-lower-casing, by first char, in the reference's alternation order. */
     private final Map<Character, String[]> protectedByFirstChar;
     private final int vocabSize;
@@ -92,14 +92,7 @@ public final class BertTokenizer {
         }
         this.legacyAddedTokens = Set.copyOf(legacy);
 
-        List<String> addedContents = new ArrayList<>();
-        for (AddedToken t : def.addedTokens().values()) {
-            if (!t.content().isEmpty()) {
-                addedContents.add(t.content());
-            }
-        }
-        addedContents.sort(Comparator.comparingInt(String::length).reversed());
-        this.addedByFirstChar = byFirstChar(addedContents);
+        this.addedSplitter = new AddedTokenSplitter(def.addedTokens().values());
         List<String> protect = new ArrayList<>(all);
         for (AddedToken t : def.addedTokens().values()) {
             if (!t.special() && t.normalized()) {
@@ -107,7 +100,7 @@ public final class BertTokenizer {
             }
         }
         protect.removeIf(String::isEmpty);
-        this.protectedByFirstChar = byFirstChar(protect);
+        this.protectedByFirstChar = AddedTokenSplitter.byFirstChar(protect);
 
         Set<String> union = new HashSet<>(vocab.keySet());
         union.addAll(addedEncoder.keySet());
@@ -142,8 +135,7 @@ public final class BertTokenizer {
     public List<String> tokenize(String text) {
         Objects.requireNonNull(text, "text");
         String t = lowerBeforeSplit ? lowerOutsideProtected(text) : text;
-        List<String> pieces = splitOnAddedTokens(t);
-        applyAddedTokenStripping(pieces);
+        List<String> pieces = addedSplitter.split(t);
         List<String> out = new ArrayList<>();
         for (String piece : pieces) {
             if (piece.isEmpty()) {
@@ -537,79 +529,6 @@ public final class BertTokenizer {
             i += len;
         }
         return sb == null ? text : sb.toString();
-    }
-
-    /** Cuts added tokens out of the text (leftmost, longest match), keeping the text between them. */
-    private List<String> splitOnAddedTokens(String text) {
-        List<String> out = new ArrayList<>();
-        int n = text.length();
-        int last = 0;
-        for (int i = 0; i < n; ) {
-            String[] cands = addedByFirstChar.get(text.charAt(i));
-            String hit = null;
-            if (cands != null) {
-                for (String s : cands) {
-                    if (text.startsWith(s, i)) {
-                        hit = s;
-                        break;
-                    }
-                }
-            }
-            if (hit == null) {
-                i++;
-                continue;
-            }
-            if (last < i) {
-                out.add(text.substring(last, i));
-            }
-            out.add(hit);
-            i += hit.length();
-            last = i;
-        }
-        if (last < n) {
-            out.add(text.substring(last));
-        }
-        return out;
-    }
-
-    /** Applies the lstrip/rstrip/single_word flags of matched added tokens to their neighbours. */
-    private void applyAddedTokenStripping(List<String> pieces) {
-        for (int i = 0; i < pieces.size(); i++) {
-            String token = pieces.get(i);
-            Integer id = addedEncoder.get(token);
-            if (id == null) {
-                continue;
-            }
-            AddedToken ext = addedDecoder.get(id);
-            if (ext == null) {
-                continue;
-            }
-            String left = i > 0 ? pieces.get(i - 1) : null;
-            String right = i < pieces.size() - 1 ? pieces.get(i + 1) : null;
-            if (ext.rstrip() && right != null && !right.isEmpty()) {
-                pieces.set(i + 1, CharClasses.pythonLstrip(right));
-            }
-            if (ext.lstrip() && left != null && !left.isEmpty()) {
-                pieces.set(i - 1, CharClasses.pythonRstrip(left));
-            }
-            if (ext.singleWord() && left != null && !left.isEmpty() && !left.endsWith(" ")) {
-                pieces.set(i - 1, pieces.get(i - 1) + token);
-                pieces.set(i, "");
-            } else if (ext.singleWord() && right != null && !right.isEmpty() && !right.startsWith(" ")) {
-                pieces.set(i + 1, token + pieces.get(i + 1));
-                pieces.set(i, "");
-            }
-        }
-    }
-
-    private static Map<Character, String[]> byFirstChar(List<String> strings) {
-        Map<Character, List<String>> groups = new HashMap<>();
-        for (String s : strings) {
-            groups.computeIfAbsent(s.charAt(0), k -> new ArrayList<>()).add(s);
-        }
-        Map<Character, String[]> out = new HashMap<>();
-        groups.forEach((k, v) -> out.put(k, v.stream().distinct().toArray(String[]::new)));
-        return Map.copyOf(out);
     }
 
     @Override

@@ -65,7 +65,7 @@ public final class ClipTokenizer {
     private final Map<String, Integer> addedEncoder;
     private final Map<Integer, AddedToken> addedDecoder;
     /** Added-token contents by first char, longest first (leftmost-longest matching). */
-    private final Map<Character, String[]> addedByFirstChar;
+    private final AddedTokenSplitter addedSplitter;
     private final SpecialTokens specials;
     private final Set<String> allSpecialTokens;
     private final Set<Integer> allSpecialIds;
@@ -135,16 +135,7 @@ public final class ClipTokenizer {
         }
         this.legacyAddedTokens = Set.copyOf(legacy);
 
-        List<String> byLength = new ArrayList<>(addedEncoder.keySet());
-        byLength.removeIf(String::isEmpty);
-        byLength.sort(Comparator.comparingInt(String::length).reversed().thenComparing(Comparator.naturalOrder()));
-        Map<Character, List<String>> groups = new HashMap<>();
-        for (String s : byLength) {
-            groups.computeIfAbsent(s.charAt(0), k -> new ArrayList<>()).add(s);
-        }
-        Map<Character, String[]> first = new HashMap<>();
-        groups.forEach((k, v) -> first.put(k, v.toArray(String[]::new)));
-        this.addedByFirstChar = Map.copyOf(first);
+        this.addedSplitter = new AddedTokenSplitter(added.values());
 
         Set<String> union = new HashSet<>(vocab.keySet());
         union.addAll(addedEncoder.keySet());
@@ -177,8 +168,8 @@ public final class ClipTokenizer {
 
         Path configFile = modelDir.resolve(TOKENIZER_CONFIG);
         Path mapFile = modelDir.resolve(SPECIAL_TOKENS_MAP);
-        JsonNode config = readJsonObject(json, configFile);
-        JsonNode map = readJsonObject(json, mapFile);
+        JsonNode config = TokenizerFiles.readJsonObject(json, configFile);
+        JsonNode map = TokenizerFiles.readJsonObject(json, mapFile);
 
         int modelMaxLength = DEFAULT_MODEL_MAX_LENGTH;
         if (config != null && config.hasNonNull("model_max_length")) {
@@ -212,8 +203,8 @@ public final class ClipTokenizer {
         // Roles: CLIP's defaults, then tokenizer_config.json, then special_tokens_map.json.
         SpecialTokens specials = new SpecialTokens(START_OF_TEXT, END_OF_TEXT, END_OF_TEXT, null, END_OF_TEXT,
                 null, null, List.of());
-        specials = applyRoles(specials, config, configFile);
-        specials = applyRoles(specials, map, mapFile);
+        specials = TokenizerFiles.applyRoles(specials, config, configFile);
+        specials = TokenizerFiles.applyRoles(specials, map, mapFile);
 
         LinkedHashMap<Integer, AddedToken> added = new LinkedHashMap<>();
         Map<String, Integer> addedByContent = new HashMap<>();
@@ -230,12 +221,13 @@ public final class ClipTokenizer {
                     throw new TokenizerException(configFile + ": added_tokens_decoder key \"" + e.getKey()
                             + "\" is not an integer id");
                 }
-                putAdded(added, addedByContent, addedToken(e.getValue(), id, configFile), false);
+                TokenizerFiles.putAdded(added, addedByContent,
+                        TokenizerFiles.addedToken(e.getValue(), id, configFile, "added_tokens_decoder." + id), false);
             }
         }
         Set<String> allSpecial = new HashSet<>(specials.all());
         Path addedFile = modelDir.resolve(ADDED_TOKENS);
-        JsonNode legacyAdded = readJsonObject(json, addedFile);
+        JsonNode legacyAdded = TokenizerFiles.readJsonObject(json, addedFile);
         if (legacyAdded != null) {
             for (Map.Entry<String, JsonNode> e : legacyAdded.properties()) {
                 if (!e.getValue().isInt() || e.getValue().asInt() < 0) {
@@ -243,7 +235,7 @@ public final class ClipTokenizer {
                             + "\" must be a non-negative integer, got " + e.getValue());
                 }
                 boolean special = allSpecial.contains(e.getKey());
-                putAdded(added, addedByContent, new AddedToken(e.getKey(), e.getValue().asInt(), special, false,
+                TokenizerFiles.putAdded(added, addedByContent, new AddedToken(e.getKey(), e.getValue().asInt(), special, false,
                         false, false, !special), true);
             }
         }
@@ -256,7 +248,7 @@ public final class ClipTokenizer {
                 continue;
             }
             Integer id = vocab.get(s);
-            putAdded(added, addedByContent, AddedToken.special(s, id != null ? id : nextId++), false);
+            TokenizerFiles.putAdded(added, addedByContent, AddedToken.special(s, id != null ? id : nextId++), false);
         }
         return new ClipTokenizer(modelDir, vocab, merges, specials, added, modelMaxLength, cleanUp, errors);
     }
@@ -266,7 +258,7 @@ public final class ClipTokenizer {
             throw new TokenizerException("no " + VOCAB_JSON + " in CLIP tokenizer directory " + file.getParent()
                     + " (expected " + file + ", a JSON object of token -> id)");
         }
-        JsonNode node = readJsonObject(json, file);
+        JsonNode node = TokenizerFiles.readJsonObject(json, file);
         if (node.isEmpty()) {
             throw new TokenizerException(file + " is empty; it must map every token to its id");
         }
@@ -322,85 +314,7 @@ public final class ClipTokenizer {
         return merges;
     }
 
-    private static void putAdded(LinkedHashMap<Integer, AddedToken> added, Map<String, Integer> byContent,
-            AddedToken t, boolean onlyIfNew) {
-        if (onlyIfNew && (added.containsKey(t.id()) || byContent.containsKey(t.content()))) {
-            return;
-        }
-        added.put(t.id(), t);
-        byContent.put(t.content(), t.id());
-    }
-
-    private static SpecialTokens applyRoles(SpecialTokens specials, JsonNode node, Path file) {
-        if (node == null) {
-            return specials;
-        }
-        for (String role : SpecialTokens.ROLES) {
-            if (node.has(role)) {
-                specials = specials.with(role, tokenContent(node.get(role), file, role));
-            }
-        }
-        if (node.has("additional_special_tokens")) {
-            JsonNode list = node.get("additional_special_tokens");
-            List<String> extra = new ArrayList<>();
-            if (!list.isNull()) {
-                if (!list.isArray()) {
-                    throw new TokenizerException(file + ": additional_special_tokens must be a list");
-                }
-                for (JsonNode t : list) {
-                    String s = tokenContent(t, file, "additional_special_tokens");
-                    if (s != null && !extra.contains(s)) {
-                        extra.add(s);
-                    }
-                }
-            }
-            specials = specials.withAdditional(extra);
-        }
-        return specials;
-    }
-
-    /** A token given either as a plain string or as an AddedToken object with "content". */
-    private static String tokenContent(JsonNode v, Path file, String key) {
-        if (v == null || v.isNull()) {
-            return null;
-        }
-        if (v.isTextual()) {
-            return v.asText();
-        }
-        if (v.isObject() && v.path("content").isTextual()) {
-            return v.get("content").asText();
-        }
-        throw new TokenizerException(file + ": " + key + " must be a string or an object with \"content\", got " + v);
-    }
-
-    private static AddedToken addedToken(JsonNode v, int id, Path file) {
-        String content = tokenContent(v, file, "added_tokens_decoder." + id);
-        if (content == null || id < 0) {
-            throw new TokenizerException(file + ": added_tokens_decoder." + id
-                    + " needs a content string and a non-negative id, got " + v);
-        }
-        boolean special = v.path("special").asBoolean(false);
-        return new AddedToken(content, id, special, v.path("lstrip").asBoolean(false),
-                v.path("rstrip").asBoolean(false), v.path("single_word").asBoolean(false),
-                v.path("normalized").asBoolean(!special));
-    }
-
-    /** The file's JSON object, or null when the file does not exist. */
-    private static JsonNode readJsonObject(ObjectMapper json, Path file) {
-        if (!Files.isRegularFile(file)) {
-            return null;
-        }
-        JsonNode n;
-        try {
-            n = json.readTree(file.toFile());
-        } catch (IOException e) {
-            throw new TokenizerException("cannot parse " + file + " as JSON: " + e.getMessage(), e);
-        }
-        if (n == null || !n.isObject()) {
-            throw new TokenizerException(file + " must hold a JSON object");
-        }
-        return n;
-    }
+    // The config files are read as for the WordPiece tokenizer: TokenizerFiles holds the readers.
 
     // ------------------------------------------------------------------ tokenizing
 
@@ -518,8 +432,7 @@ public final class ClipTokenizer {
      * merged.
      */
     private void tokenizeSymbols(String text, IntBuffer out, int limit) {
-        List<String> pieces = splitOnAddedTokens(text);
-        applyAddedTokenStripping(pieces);
+        List<String> pieces = addedSplitter.split(text);
         for (String piece : pieces) {
             if (out.size >= limit) {
                 return;
@@ -638,66 +551,6 @@ public final class ClipTokenizer {
      */
     private static boolean isOther(int cp) {
         return !ClipTextFixer.isRegexSpace(cp) && !Character.isLetter(cp) && !isNumber(cp) && cp != 0x0345;
-    }
-
-    /** Cuts added tokens out of the text (leftmost, longest match), keeping the text between them. */
-    private List<String> splitOnAddedTokens(String text) {
-        List<String> out = new ArrayList<>();
-        int n = text.length();
-        int last = 0;
-        for (int i = 0; i < n; ) {
-            String[] cands = addedByFirstChar.get(text.charAt(i));
-            String hit = null;
-            if (cands != null) {
-                for (String s : cands) {
-                    if (text.startsWith(s, i)) {
-                        hit = s;
-                        break;
-                    }
-                }
-            }
-            if (hit == null) {
-                i++;
-                continue;
-            }
-            if (last < i) {
-                out.add(text.substring(last, i));
-            }
-            out.add(hit);
-            i += hit.length();
-            last = i;
-        }
-        if (last < n || out.isEmpty()) {
-            out.add(text.substring(last));
-        }
-        return out;
-    }
-
-    /** Applies the lstrip/rstrip/single_word flags of matched added tokens to their neighbours. */
-    private void applyAddedTokenStripping(List<String> pieces) {
-        for (int i = 0; i < pieces.size(); i++) {
-            String token = pieces.get(i);
-            Integer id = addedEncoder.get(token);
-            AddedToken ext = id == null ? null : addedDecoder.get(id);
-            if (ext == null) {
-                continue;
-            }
-            String left = i > 0 ? pieces.get(i - 1) : null;
-            String right = i < pieces.size() - 1 ? pieces.get(i + 1) : null;
-            if (ext.rstrip() && right != null && !right.isEmpty()) {
-                pieces.set(i + 1, CharClasses.pythonLstrip(right));
-            }
-            if (ext.lstrip() && left != null && !left.isEmpty()) {
-                pieces.set(i - 1, CharClasses.pythonRstrip(left));
-            }
-            if (ext.singleWord() && left != null && !left.isEmpty() && !left.endsWith(" ")) {
-                pieces.set(i - 1, pieces.get(i - 1) + token);
-                pieces.set(i, "");
-            } else if (ext.singleWord() && right != null && !right.isEmpty() && !right.startsWith(" ")) {
-                pieces.set(i + 1, token + pieces.get(i + 1));
-                pieces.set(i, "");
-            }
-        }
     }
 
     private int idOfSymbol(int sym) {

@@ -189,7 +189,7 @@ final class TokenizerFiles {
                 neverSplit, specials, added, modelMaxLength, cleanUp);
     }
 
-    private static void putAdded(LinkedHashMap<Integer, AddedToken> added, Map<String, Integer> byContent,
+    static void putAdded(LinkedHashMap<Integer, AddedToken> added, Map<String, Integer> byContent,
             AddedToken t, boolean onlyIfNew) {
         if (onlyIfNew && (added.containsKey(t.id()) || byContent.containsKey(t.content()))) {
             return;
@@ -247,7 +247,7 @@ final class TokenizerFiles {
         return null;
     }
 
-    private static SpecialTokens applyRoles(SpecialTokens specials, JsonNode node, Path file) {
+    static SpecialTokens applyRoles(SpecialTokens specials, JsonNode node, Path file) {
         if (node == null) {
             return specials;
         }
@@ -276,7 +276,7 @@ final class TokenizerFiles {
     }
 
     /** A token given either as a plain string or as an AddedToken object with "content". */
-    private static String tokenContent(JsonNode v, Path file, String key) {
+    static String tokenContent(JsonNode v, Path file, String key) {
         if (v == null || v.isNull()) {
             return null;
         }
@@ -289,7 +289,7 @@ final class TokenizerFiles {
         throw new TokenizerException(file + ": " + key + " must be a string or an object with \"content\", got " + v);
     }
 
-    private static AddedToken addedToken(JsonNode v, int id, Path file, String key) {
+    static AddedToken addedToken(JsonNode v, int id, Path file, String key) {
         String content = tokenContent(v, file, key);
         if (content == null || id < 0) {
             throw new TokenizerException(file + ": " + key + " needs a content string and a non-negative id, got " + v);
@@ -322,7 +322,7 @@ final class TokenizerFiles {
     }
 
     /** The file's JSON object, or null when the file does not exist. */
-    private static JsonNode readJsonObject(ObjectMapper json, Path file) {
+    static JsonNode readJsonObject(ObjectMapper json, Path file) {
         if (!Files.isRegularFile(file)) {
             return null;
         }
