@@ -33,12 +33,12 @@ public final class BlipVisionModel {
     private final BlipVisionConfig config;
     private final Parallel parallel;
     private final float[] classEmbedding;
-    private final Linear patchEmbedding; // conv weight [D, 3, p, p] viewed as [D, 3*p*p]
+    private final PatchEmbedding patchEmbedding; // conv weight [D, 3, p, p] viewed as [D, 3*p*p]
     private final float[] positionEmbedding;
     private final List<Layer> layers;
     private final LayerNorm postLayernorm;
 
-    private BlipVisionModel(BlipVisionConfig config, Parallel parallel, float[] classEmbedding, Linear patchEmbedding,
+    private BlipVisionModel(BlipVisionConfig config, Parallel parallel, float[] classEmbedding, PatchEmbedding patchEmbedding,
                             float[] positionEmbedding, List<Layer> layers, LayerNorm postLayernorm) {
         this.config = config;
         this.parallel = parallel;
@@ -86,7 +86,8 @@ public final class BlipVisionModel {
                     Linear.load(sd, lp + "mlp.fc2", config.intermediateSize(), d, true, precision)));
         }
         LayerNorm post = LayerNorm.load(sd, prefix + "post_layernorm", d, eps);
-        return new BlipVisionModel(config, parallel, cls, new Linear(convW, convB, 3 * p * p, d), pos, layers, post);
+        return new BlipVisionModel(config, parallel, cls, new PatchEmbedding(new Linear(convW, convB, 3 * p * p, d), 3, p), pos, layers,
+                post);
     }
 
     public BlipVisionConfig config() {
@@ -113,49 +114,12 @@ public final class BlipVisionModel {
     public Output forward(float[] pixels, int batch, int h, int w) {
         int p = config.patchSize();
         int d = config.hiddenSize();
-        if (batch < 1 || h < p || w < p) {
-            throw new IllegalArgumentException("images must be at least " + p + "x" + p + " pixels and batch >= 1, got "
-                    + batch + " x " + h + "x" + w);
-        }
-        if (pixels.length != batch * 3 * h * w) {
-            throw new IllegalArgumentException("pixels has " + pixels.length + " floats, expected batch*3*h*w = "
-                    + ((long) batch * 3 * h * w));
-        }
+        patchEmbedding.check(pixels, batch, h, w);
         int gh = h / p;
         int gw = w / p;
         int patches = gh * gw;
         int seq = patches + 1;
-        int pp = 3 * p * p;
-        // im2col: one row per patch with (channel, ky, kx) order, matching the conv weight's flattening.
-        float[] cols = new float[batch * patches * pp];
-        parallel.forRange(batch * patches, idx -> {
-            int b = idx / patches;
-            int py = (idx % patches) / gw;
-            int px = idx % gw;
-            int o = idx * pp;
-            for (int c = 0; c < 3; c++) {
-                for (int ky = 0; ky < p; ky++) {
-                    int src = ((b * 3 + c) * h + py * p + ky) * w + px * p;
-                    System.arraycopy(pixels, src, cols, o + (c * p + ky) * p, p);
-                }
-            }
-        });
-        float[] patchEmb = patchEmbedding.forward(parallel, cols, batch * patches);
-        float[] pos = positionsFor(gh, gw);
-        float[] x = new float[batch * seq * d];
-        for (int b = 0; b < batch; b++) {
-            int base = b * seq * d;
-            for (int i = 0; i < d; i++) {
-                x[base + i] = classEmbedding[i] + pos[i];
-            }
-            for (int t = 0; t < patches; t++) {
-                int o = base + (t + 1) * d;
-                int src = (b * patches + t) * d;
-                for (int i = 0; i < d; i++) {
-                    x[o + i] = patchEmb[src + i] + pos[(t + 1) * d + i];
-                }
-            }
-        }
+        float[] x = patchEmbedding.embed(parallel, pixels, batch, h, w, classEmbedding, positionsFor(gh, gw));
         int rows = batch * seq;
         int heads = config.numAttentionHeads();
         Kernels.AttentionSpec spec = Kernels.AttentionSpec.dense(batch, seq, seq, heads, config.headDim());

@@ -26,13 +26,13 @@ public final class ClipVisionModel {
     private final ClipVisionConfig config;
     private final Parallel parallel;
     private final float[] classEmbedding;
-    private final Linear patchEmbedding; // conv weight [D, C, p, p] viewed as [D, C*p*p], no bias
+    private final PatchEmbedding patchEmbedding; // conv weight [D, C, p, p] viewed as [D, C*p*p], no bias
     private final float[] positionEmbedding;
     private final LayerNorm preLayrnorm;
     private final ClipEncoder encoder;
     private final LayerNorm postLayernorm;
 
-    private ClipVisionModel(ClipVisionConfig config, Parallel parallel, float[] classEmbedding, Linear patchEmbedding,
+    private ClipVisionModel(ClipVisionConfig config, Parallel parallel, float[] classEmbedding, PatchEmbedding patchEmbedding,
                             float[] positionEmbedding, LayerNorm preLayrnorm, ClipEncoder encoder,
                             LayerNorm postLayernorm) {
         this.config = config;
@@ -68,7 +68,8 @@ public final class ClipVisionModel {
         ClipEncoder encoder = ClipEncoder.load(sd, prefix + "encoder.", config.numHiddenLayers(), d,
                 config.intermediateSize(), eps, act, precision);
         LayerNorm post = LayerNorm.load(sd, prefix + "post_layernorm", d, eps);
-        return new ClipVisionModel(config, parallel, cls, new Linear(conv, null, c * p * p, d), pos, pre, encoder, post);
+        return new ClipVisionModel(config, parallel, cls, new PatchEmbedding(new Linear(conv, null, c * p * p, d), c, p), pos,
+                pre, encoder, post);
     }
 
     public ClipVisionConfig config() {
@@ -93,50 +94,9 @@ public final class ClipVisionModel {
             throw new IllegalArgumentException("CLIP vision input must be " + size + "x" + size
                     + " (the config's image_size), got " + h + "x" + w);
         }
-        int c = config.numChannels();
-        if (batch < 1) {
-            throw new IllegalArgumentException("batch must be at least 1, got " + batch);
-        }
-        if (pixels.length != (long) batch * c * h * w) {
-            throw new IllegalArgumentException("pixels has " + pixels.length + " floats, expected batch*" + c
-                    + "*h*w = " + ((long) batch * c * h * w));
-        }
-        int p = config.patchSize();
         int d = config.hiddenSize();
-        int g = config.patchesPerSide();
-        int patches = g * g;
-        int seq = patches + 1;
-        int pp = c * p * p;
-        // im2col: one row per patch in (channel, ky, kx) order, the conv weight's flattening. A
-        // stride-p convolution without padding drops pixels beyond the last whole patch, as here.
-        float[] cols = new float[batch * patches * pp];
-        parallel.forRange(batch * patches, idx -> {
-            int b = idx / patches;
-            int py = (idx % patches) / g;
-            int px = idx % g;
-            int o = idx * pp;
-            for (int ch = 0; ch < c; ch++) {
-                for (int ky = 0; ky < p; ky++) {
-                    int src = ((b * c + ch) * h + py * p + ky) * w + px * p;
-                    System.arraycopy(pixels, src, cols, o + (ch * p + ky) * p, p);
-                }
-            }
-        });
-        float[] patchEmb = patchEmbedding.forward(parallel, cols, batch * patches);
-        float[] x = new float[batch * seq * d];
-        for (int b = 0; b < batch; b++) {
-            int base = b * seq * d;
-            for (int i = 0; i < d; i++) {
-                x[base + i] = classEmbedding[i] + positionEmbedding[i];
-            }
-            for (int t = 0; t < patches; t++) {
-                int o = base + (t + 1) * d;
-                int src = (b * patches + t) * d;
-                for (int i = 0; i < d; i++) {
-                    x[o + i] = patchEmb[src + i] + positionEmbedding[(t + 1) * d + i];
-                }
-            }
-        }
+        int seq = seqLen();
+        float[] x = patchEmbedding.embed(parallel, pixels, batch, h, w, classEmbedding, positionEmbedding);
         int rows = batch * seq;
         preLayrnorm.apply(parallel, x, rows);
         encoder.forward(parallel, x, Kernels.AttentionSpec.dense(batch, seq, seq,

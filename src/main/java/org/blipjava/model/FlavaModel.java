@@ -68,7 +68,7 @@ public final class FlavaModel {
     private final String checkpointKind;
     // image_model.embeddings
     private final float[] imageClsToken;
-    private final Linear imagePatchProjection; // conv weight [D, C, p, p] viewed as [D, C*p*p]
+    private final PatchEmbedding imagePatchEmbedding; // conv weight [D, C, p, p] viewed as [D, C*p*p]
     private final float[] imagePositionEmbeddings;
     private final FlavaEncoder imageModel;
     // text_model.embeddings
@@ -90,7 +90,7 @@ public final class FlavaModel {
     private final Linear itmSeqRelationship;
 
     private FlavaModel(FlavaConfig config, Parallel parallel, String checkpointKind, float[] imageClsToken,
-                       Linear imagePatchProjection, float[] imagePositionEmbeddings, FlavaEncoder imageModel,
+                       PatchEmbedding imagePatchEmbedding, float[] imagePositionEmbeddings, FlavaEncoder imageModel,
                        float[] wordEmbeddings, float[] positionEmbeddings, float[] tokenTypeEmbeddings,
                        LayerNorm textEmbeddingsLayerNorm, FlavaEncoder textModel, float[] multimodalClsToken,
                        FlavaEncoder multimodalModel, Linear imageProjection, Linear textProjection,
@@ -100,7 +100,7 @@ public final class FlavaModel {
         this.parallel = parallel;
         this.checkpointKind = checkpointKind;
         this.imageClsToken = imageClsToken;
-        this.imagePatchProjection = imagePatchProjection;
+        this.imagePatchEmbedding = imagePatchEmbedding;
         this.imagePositionEmbeddings = imagePositionEmbeddings;
         this.imageModel = imageModel;
         this.wordEmbeddings = wordEmbeddings;
@@ -219,7 +219,7 @@ public final class FlavaModel {
             throw new CheckpointException(sd.source() + ": unexpected keys " + rest + " for a " + kind
                     + " checkpoint; is this another FLAVA architecture, or does config.json not match it?");
         }
-        return new FlavaModel(config, parallel, kind, imageCls, new Linear(convW, convB, ch * ps * ps, di), imagePos,
+        return new FlavaModel(config, parallel, kind, imageCls, new PatchEmbedding(new Linear(convW, convB, ch * ps * ps, di), ch, ps), imagePos,
                 image, word, pos, types, embLn, text, mmCls, multimodal, imageProjection, textProjection, imageToMm,
                 textToMm, logitScale, itmPooler, itmOut);
     }
@@ -259,52 +259,13 @@ public final class FlavaModel {
     public Encoded encodeImages(float[] pixels, int batch, int h, int w) {
         FlavaConfig.ImageConfig ic = config.imageConfig();
         int p = ic.patchSize();
-        int ch = ic.numChannels();
         int d = ic.hiddenSize();
-        if (batch < 1 || h < p || w < p) {
-            throw new IllegalArgumentException("images must be at least " + p + "x" + p + " pixels and batch >= 1, got "
-                    + batch + " x " + h + "x" + w);
-        }
-        if (pixels.length != (long) batch * ch * h * w) {
-            throw new IllegalArgumentException("pixels has " + pixels.length + " floats, expected batch*" + ch
-                    + "*h*w = " + ((long) batch * ch * h * w));
-        }
+        imagePatchEmbedding.check(pixels, batch, h, w);
         int gh = h / p;
         int gw = w / p;
         int patches = gh * gw;
         int seq = patches + 1;
-        int pp = ch * p * p;
-        // im2col: one row per patch in (channel, ky, kx) order, the conv weight's flattening; the
-        // stride-p convolution ignores pixels past the last whole patch, as here.
-        float[] cols = new float[batch * patches * pp];
-        parallel.forRange(batch * patches, idx -> {
-            int b = idx / patches;
-            int py = (idx % patches) / gw;
-            int px = idx % gw;
-            int o = idx * pp;
-            for (int c = 0; c < ch; c++) {
-                for (int ky = 0; ky < p; ky++) {
-                    int src = ((b * ch + c) * h + py * p + ky) * w + px * p;
-                    System.arraycopy(pixels, src, cols, o + (c * p + ky) * p, p);
-                }
-            }
-        });
-        float[] patchEmb = imagePatchProjection.forward(parallel, cols, batch * patches);
-        float[] pos = imagePositionsFor(gh, gw);
-        float[] x = new float[batch * seq * d];
-        for (int b = 0; b < batch; b++) {
-            int base = b * seq * d;
-            for (int i = 0; i < d; i++) {
-                x[base + i] = imageClsToken[i] + pos[i];
-            }
-            for (int t = 0; t < patches; t++) {
-                int o = base + (t + 1) * d;
-                int src = (b * patches + t) * d;
-                for (int i = 0; i < d; i++) {
-                    x[o + i] = patchEmb[src + i] + pos[(t + 1) * d + i];
-                }
-            }
-        }
+        float[] x = imagePatchEmbedding.embed(parallel, pixels, batch, h, w, imageClsToken, imagePositionsFor(gh, gw));
         imageModel.layers(parallel, x, batch, seq, null);
         return new Encoded(Modality.IMAGE, imageModel.finalNorm(parallel, x, batch * seq), x, batch, seq, d);
     }
