@@ -8,14 +8,12 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
-import org.blipjava.checkpoint.Checkpoints;
-import org.blipjava.checkpoint.LoadedWeights;
 import org.blipjava.config.BlipConfig;
 import org.blipjava.generation.GenerationConfig;
 import org.blipjava.generation.GenerationResult;
 import org.blipjava.generation.Generator;
 import org.blipjava.generation.StepDecoder;
-import org.blipjava.hub.ModelLocator;
+import org.blipjava.hub.ModelFiles;
 import org.blipjava.image.BlipImageProcessor;
 import org.blipjava.image.ImageProcessorConfig;
 import org.blipjava.image.Images;
@@ -88,22 +86,12 @@ public final class Blip implements ImageTextModel {
      */
     public static Blip load(String model, LoadOptions options) {
         Objects.requireNonNull(model, "model");
-        Path dir;
-        try (ModelLocator locator = options.listener() == null
-                ? ModelLocator.fromSystem() : ModelLocator.fromSystem(options.listener())) {
-            dir = locator.resolve(model, options.revision());
-        }
-        return load(dir, options);
+        return load(ModelLoading.resolve(model, options, ModelFiles.BLIP), options);
     }
 
     /** Loads a model from a local directory in the Hugging Face layout. */
     public static Blip load(Path directory, LoadOptions options) {
-        BlipConfig config;
-        try {
-            config = BlipConfig.read(directory.resolve("config.json"));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        BlipConfig config = ModelLoading.config(directory, BlipConfig::read);
         ModelKind kind = ModelKind.fromArchitectures(config.architectures());
         if (kind == null) {
             throw new TaskException(directory.resolve("config.json") + ": architectures "
@@ -113,28 +101,15 @@ public final class Blip implements ImageTextModel {
         BertTokenizer tokenizer = BertTokenizer.load(directory);
         BlipImageProcessor processor = new BlipImageProcessor(readProcessorConfig(directory, config));
         GenerationConfig generation = readGenerationDefaults(directory, config);
-        Parallel parallel = new Parallel(options.effectiveThreads());
-        try (LoadedWeights weights = openWeights(directory)) {
+        return ModelLoading.build(directory, options, (weights, parallel) -> {
             Object head = switch (kind) {
-                case CAPTIONING -> BlipForConditionalGeneration.load(weights.stateDict(), config, parallel, options.precision());
-                case QUESTION_ANSWERING -> BlipForQuestionAnswering.load(weights.stateDict(), config, parallel, options.precision());
-                case RETRIEVAL -> BlipForImageTextRetrieval.load(weights.stateDict(), config, parallel, options.precision());
-                case CONTRASTIVE -> BlipModel.load(weights.stateDict(), config, parallel, options.precision());
+                case CAPTIONING -> BlipForConditionalGeneration.load(weights, config, parallel, options.precision());
+                case QUESTION_ANSWERING -> BlipForQuestionAnswering.load(weights, config, parallel, options.precision());
+                case RETRIEVAL -> BlipForImageTextRetrieval.load(weights, config, parallel, options.precision());
+                case CONTRASTIVE -> BlipModel.load(weights, config, parallel, options.precision());
             };
             return new Blip(directory, config, kind, tokenizer, processor, generation, parallel, head);
-        } catch (RuntimeException e) {
-            parallel.close();
-            throw e;
-        }
-    }
-
-    /** Maps a model folder's weights (safetensors, sharded or pytorch_model.bin). */
-    static LoadedWeights openWeights(Path directory) {
-        try {
-            return Checkpoints.open(directory);
-        } catch (IOException e) {
-            throw new UncheckedIOException(directory + ": cannot read the weights: " + e.getMessage(), e);
-        }
+        });
     }
 
     private static ImageProcessorConfig readProcessorConfig(Path dir, BlipConfig config) {

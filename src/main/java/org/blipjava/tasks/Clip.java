@@ -1,14 +1,10 @@
 package org.blipjava.tasks;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
-import org.blipjava.checkpoint.LoadedWeights;
 import org.blipjava.config.ClipConfig;
 import org.blipjava.hub.ModelFiles;
-import org.blipjava.hub.ModelLocator;
 import org.blipjava.image.ImageProcessor;
 import org.blipjava.image.RgbImage;
 import org.blipjava.model.ClipModel;
@@ -55,10 +51,7 @@ public final class Clip implements ImageTextModel {
     /** Loads a CLIP model from a directory or a Hub id such as {@code openai/clip-vit-base-patch32}. */
     public static Clip load(String model, LoadOptions options) {
         Objects.requireNonNull(model, "model");
-        try (ModelLocator locator = options.listener() == null
-                ? ModelLocator.fromSystem() : ModelLocator.fromSystem(options.listener())) {
-            return load(locator.resolve(model, options.revision(), ModelFiles.CLIP), options);
-        }
+        return load(ModelLoading.resolve(model, options, ModelFiles.CLIP), options);
     }
 
     /** Loads a CLIP model from a local directory in the Hugging Face layout. */
@@ -67,22 +60,11 @@ public final class Clip implements ImageTextModel {
         if (family != ModelFamily.CLIP) {
             throw new TaskException(directory + " holds a " + family.displayName() + " model, not CLIP");
         }
-        ClipConfig config;
-        try {
-            config = ClipConfig.read(directory.resolve("config.json"));
-        } catch (IOException e) {
-            throw new UncheckedIOException(directory.resolve("config.json") + ": cannot read: " + e.getMessage(), e);
-        }
+        ClipConfig config = ModelLoading.config(directory, ClipConfig::read);
         ClipTokenizer tokenizer = ClipTokenizer.load(directory);
         ImageProcessor processor = ImageProcessor.fromPretrained(directory);
-        Parallel parallel = new Parallel(options.effectiveThreads());
-        try (LoadedWeights weights = Blip.openWeights(directory)) {
-            ClipModel m = ClipModel.load(weights.stateDict(), config, parallel, options.precision());
-            return new Clip(directory, config, tokenizer, processor, parallel, m);
-        } catch (RuntimeException e) {
-            parallel.close();
-            throw e;
-        }
+        return ModelLoading.build(directory, options, (weights, parallel) -> new Clip(directory, config, tokenizer,
+                processor, parallel, ClipModel.load(weights, config, parallel, options.precision())));
     }
 
     public ClipConfig config() {

@@ -1,14 +1,10 @@
 package org.blipjava.tasks;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
-import org.blipjava.checkpoint.LoadedWeights;
 import org.blipjava.config.FlavaConfig;
 import org.blipjava.hub.ModelFiles;
-import org.blipjava.hub.ModelLocator;
 import org.blipjava.image.ImageProcessor;
 import org.blipjava.image.RgbImage;
 import org.blipjava.model.FlavaModel;
@@ -48,10 +44,7 @@ public final class Flava implements ImageTextModel {
     /** Loads a FLAVA model from a directory or a Hub id such as {@code facebook/flava-full}. */
     public static Flava load(String model, LoadOptions options) {
         Objects.requireNonNull(model, "model");
-        try (ModelLocator locator = options.listener() == null
-                ? ModelLocator.fromSystem() : ModelLocator.fromSystem(options.listener())) {
-            return load(locator.resolve(model, options.revision(), ModelFiles.FLAVA), options);
-        }
+        return load(ModelLoading.resolve(model, options, ModelFiles.FLAVA), options);
     }
 
     /** Loads a FLAVA model from a local directory in the Hugging Face layout. */
@@ -60,22 +53,11 @@ public final class Flava implements ImageTextModel {
         if (family != ModelFamily.FLAVA) {
             throw new TaskException(directory + " holds a " + family.displayName() + " model, not FLAVA");
         }
-        FlavaConfig config;
-        try {
-            config = FlavaConfig.read(directory.resolve("config.json"));
-        } catch (IOException e) {
-            throw new UncheckedIOException(directory.resolve("config.json") + ": cannot read: " + e.getMessage(), e);
-        }
+        FlavaConfig config = ModelLoading.config(directory, FlavaConfig::read);
         BertTokenizer tokenizer = BertTokenizer.load(directory);
         ImageProcessor processor = ImageProcessor.fromPretrained(directory);
-        Parallel parallel = new Parallel(options.effectiveThreads());
-        try (LoadedWeights weights = Blip.openWeights(directory)) {
-            FlavaModel m = FlavaModel.load(weights.stateDict(), config, parallel, options.precision());
-            return new Flava(directory, config, tokenizer, processor, parallel, m);
-        } catch (RuntimeException e) {
-            parallel.close();
-            throw e;
-        }
+        return ModelLoading.build(directory, options, (weights, parallel) -> new Flava(directory, config, tokenizer,
+                processor, parallel, FlavaModel.load(weights, config, parallel, options.precision())));
     }
 
     public FlavaConfig config() {
