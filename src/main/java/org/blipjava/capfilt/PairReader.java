@@ -377,9 +377,11 @@ public abstract sealed class PairReader implements AutoCloseable {
         private InputStream in;
         private TarShards.Reader reader;
         private Member pending;
+        /** Skipped while looking for the next member; reported with it, so reports keep the input's order. */
+        private final List<Skipped> unattached = new ArrayList<>();
 
-        /** A regular file of a shard, with the shard's name for reports. */
-        private record Member(String shard, TarShards.Entry entry) {}
+        /** A regular file of a shard, with the shard's name and what was skipped just before it. */
+        private record Member(String shard, TarShards.Entry entry, List<Skipped> before) {}
 
         Tars(List<Path> shards) {
             this.shards = shards;
@@ -402,26 +404,28 @@ public abstract sealed class PairReader implements AutoCloseable {
                     try {
                         in = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
                     } catch (IOException e) {
-                        skip(new Skipped(name, null, "unreadable (" + message(e, file) + ")", true));
+                        unattached.add(new Skipped(name, null, "unreadable (" + message(e, file) + ")", true));
                         continue;
                     }
                     reader = new TarShards.Reader(in, file.toString(),
-                            (member, reason) -> skip(new Skipped(name, member, reason, false)));
+                            (member, reason) -> unattached.add(new Skipped(name, member, reason, false)));
                 }
                 TarShards.Entry e;
                 try {
                     e = reader.next();
                 } catch (IOException ex) {
-                    skip(new Skipped(shardName, null, "unreadable from byte " + reader.position() + " on ("
+                    unattached.add(new Skipped(shardName, null, "unreadable from byte " + reader.position() + " on ("
                             + message(ex, shards.get(shard)) + "); the members before it were used", true));
                     e = null;
                 }
                 if (e != null) {
                     String unsafe = TarShards.unsafeName(e.name());
                     if (unsafe == null) {
-                        return new Member(shardName, e);
+                        Member m = new Member(shardName, e, List.copyOf(unattached));
+                        unattached.clear();
+                        return m;
                     }
-                    skip(new Skipped(shardName, e.name(), "the name " + unsafe, false));
+                    unattached.add(new Skipped(shardName, e.name(), "the name " + unsafe, false));
                     continue;
                 }
                 in.close();
@@ -449,6 +453,8 @@ public abstract sealed class PairReader implements AutoCloseable {
                 Member first = pending != null ? pending : member();
                 pending = null;
                 if (first == null) {
+                    unattached.forEach(this::skip);
+                    unattached.clear();
                     return null;
                 }
                 String key = TarShards.splitName(first.entry().name())[0];
@@ -462,6 +468,7 @@ public abstract sealed class PairReader implements AutoCloseable {
                         pending = m;
                         break;
                     }
+                    m.before().forEach(this::skip);
                     members.add(m);
                     String x = kx[1].toLowerCase(Locale.ROOT);
                     if (IMAGE_EXTENSIONS.contains(x)) {
