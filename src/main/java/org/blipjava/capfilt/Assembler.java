@@ -62,6 +62,12 @@ final class Assembler {
                         String s;
                         while ((s = in.readLine()) != null) {
                             JsonNode line = JSON.readTree(s);
+                            if (!line.has("image")) { // skipped input: recorded as it is
+                                report.addSkipped(line);
+                                decisions.write(s);
+                                decisions.write('\n');
+                                continue;
+                            }
                             report.add(line);
                             List<String> kept = new ArrayList<>();
                             for (JsonNode c : line.path("captions")) {
@@ -72,6 +78,9 @@ final class Assembler {
                                 d.set("itm", c.get("itm"));
                                 d.set("itc", c.get("itc"));
                                 d.set("kept", c.get("kept"));
+                                if (c.has("truncated")) {
+                                    d.set("truncated", c.get("truncated"));
+                                }
                                 decisions.write(JSON.writeValueAsString(d));
                                 decisions.write('\n');
                                 String text = c.get("caption").asText();

@@ -14,6 +14,8 @@ import org.blipjava.tasks.GeneratedText;
 import org.blipjava.tasks.MatchScores;
 import org.blipjava.tasks.ModelKind;
 import org.blipjava.tasks.PixelValues;
+import org.blipjava.tokenizer.Batch;
+import org.blipjava.tokenizer.Padding;
 
 /**
  * CapFilt on one image: the captioner samples synthetic captions, the filter scores them and the
@@ -102,7 +104,13 @@ public final class CapFilter {
         return out;
     }
 
-    /** Generates, scores and decides for one prepared image; web captions come first. */
+    /**
+     * Generates, scores and decides for one prepared image; web captions come first. A caption
+     * longer than the filter reads ({@link #textLimit()} tokens with {@code [CLS]} and
+     * {@code [SEP]}) is scored on its first tokens, as the reference processor does with
+     * {@code truncation=True}, and marked {@link Decision#truncated()}; a long web caption does
+     * not fail its image.
+     */
     public List<Decision> decide(Prepared p) {
         List<String> web = p.pair().captions();
         List<String> synthetic = synthesize(p);
@@ -111,14 +119,27 @@ public final class CapFilter {
         if (texts.isEmpty()) {
             return List.of();
         }
-        MatchScores s = filter.match(p.filterPixels(), texts);
+        int limit = textLimit();
+        Batch batch = filter.tokenizer().encodeBatch(texts, limit, Padding.LONGEST);
+        MatchScores s = filter.match(p.filterPixels(), batch);
         boolean[] kept = keep(s.itm()[0]);
         List<Decision> out = new ArrayList<>(texts.size());
         for (int t = 0; t < texts.size(); t++) {
+            // Only a row that fills the limit can have been cut; encoding it whole tells.
+            boolean truncated = Arrays.stream(batch.attentionMask()[t]).sum() == limit
+                    && filter.tokenizer().encode(texts.get(t)).length > limit;
             out.add(new Decision(texts.get(t), t < web.size() ? Decision.Source.WEB : Decision.Source.SYNTHETIC,
-                    s.itm(0, t), s.itc(0, t), kept[t]));
+                    s.itm(0, t), s.itc(0, t), kept[t], truncated));
         }
         return out;
+    }
+
+    /**
+     * The most tokens, {@code [CLS]} and {@code [SEP]} included, the filter scores of a caption:
+     * its tokenizer's {@code model_max_length}, or fewer when its text encoder has fewer positions.
+     */
+    public int textLimit() {
+        return Math.min(filter.tokenizer().modelMaxLength(), filter.config().text().maxPositionEmbeddings());
     }
 
     /** Threshold or top-k selection on the ITM scores (ties keep the earlier caption). */

@@ -47,9 +47,16 @@ public final class CapfiltReport {
      * @param webKept web captions kept
      * @param synthetic synthetic captions scored
      * @param syntheticKept synthetic captions kept
+     * @param skipped tar members set aside (links, unsafe names, samples without an image)
+     * @param unreadable shards, or rests of shards, that could not be read
      */
     public record Counts(long images, long failed, long imagesKept, long web, long webKept, long synthetic,
-            long syntheticKept) {}
+            long syntheticKept, long skipped, long unreadable) {
+        /** Whether some input could not be used: images that failed or shard data that could not be read. */
+        public boolean inputFailed() {
+            return failed > 0 || unreadable > 0;
+        }
+    }
 
     private record Example(String image, String caption, String source, double itm, double itc, boolean kept) {}
 
@@ -59,6 +66,7 @@ public final class CapfiltReport {
     private final List<Example> examples = new ArrayList<>();
     private final int[] exampleCounts = new int[4];
     private final List<String> failures = new ArrayList<>();
+    private final List<String> skips = new ArrayList<>();
     private long images;
     private long failed;
     private long imagesKept;
@@ -66,6 +74,8 @@ public final class CapfiltReport {
     private long webKept;
     private long synthetic;
     private long syntheticKept;
+    private long skipped;
+    private long unreadable;
 
     private final Double threshold;
 
@@ -111,8 +121,23 @@ public final class CapfiltReport {
         imagesKept += any ? 1 : 0;
     }
 
+    /** Adds one skipped-input line of a part file (see {@link Skipped}). */
+    void addSkipped(JsonNode line) {
+        Skipped k = new Skipped(line.get("shard").asText(), line.hasNonNull("member") ? line.get("member").asText() : null,
+                line.has("unreadable") ? line.get("unreadable").asText() : line.path("skipped").asText(),
+                line.has("unreadable"));
+        if (k.unreadable()) {
+            unreadable++;
+        } else {
+            skipped++;
+        }
+        if (skips.size() < 20) {
+            skips.add(k.describe());
+        }
+    }
+
     Counts counts() {
-        return new Counts(images, failed, imagesKept, web, webKept, synthetic, syntheticKept);
+        return new Counts(images, failed, imagesKept, web, webKept, synthetic, syntheticKept, skipped, unreadable);
     }
 
     /** Writes the histogram, the summary and the HTML page (each atomically). */
@@ -135,7 +160,12 @@ public final class CapfiltReport {
                 .summary("synthetic captions kept", c.syntheticKept() + " of " + c.synthetic()
                         + percent(c.syntheticKept(), c.synthetic()))
                 .summary("ITM histogram", HISTOGRAM + " (web and synthetic captions, " + BINS + " bins over [0, 1])");
+        if (c.skipped() > 0 || c.unreadable() > 0) { // only WebDataset shards can have either
+            b.summary("tar members skipped", Long.toString(c.skipped()))
+                    .summary("unreadable shard parts", Long.toString(c.unreadable()));
+        }
         failures.forEach(f -> b.note("failed: " + f));
+        skips.forEach(b::note);
         b.columns(List.of(new HtmlReport.Column("image", HtmlReport.Kind.IMAGE),
                 new HtmlReport.Column("file", HtmlReport.Kind.TEXT),
                 new HtmlReport.Column("caption", HtmlReport.Kind.TEXT),

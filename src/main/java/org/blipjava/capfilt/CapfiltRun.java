@@ -38,8 +38,10 @@ import org.blipjava.capfilt.CapFilter.Prepared;
  * dataset (the input's format), {@value #DECISIONS} and the report.
  *
  * <p>Output folder: {@code parts/part-NNNNN.jsonl} (per image: its captions with scores and
- * decisions), {@code shard-NNNNN.tar} for WebDataset inputs, {@value #MANIFEST},
- * {@value #DECISIONS}, the dataset file, {@code report.html} and {@code scores.png}.
+ * decisions; per {@link Skipped skipped input}: what and why), {@code shard-NNNNN.tar} for
+ * WebDataset inputs, {@value #MANIFEST}, {@value #DECISIONS}, the dataset file,
+ * {@code report.html} and {@code scores.png}. The output folder and the input may not contain
+ * each other (see {@link #requireSeparate}).
  */
 public final class CapfiltRun {
     /** The progress file that makes a run resumable. */
@@ -48,7 +50,12 @@ public final class CapfiltRun {
     public static final String DECISIONS = "decisions.jsonl";
     static final String PARTS = "parts";
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Object END = new Object();
+
+    /** An image for the model thread with the input skipped while reading up to it. */
+    private record Item(Prepared prepared, List<Skipped> skipped) {}
+
+    /** The end of the input with what was skipped after the last image. */
+    private record End(List<Skipped> skipped) {}
 
     /**
      * How a run is cut up.
@@ -85,6 +92,9 @@ public final class CapfiltRun {
 
         /** After shard {@code index} is on disk and recorded in the manifest. */
         default void shardWritten(int index, long imagesDone) {}
+
+        /** For input this run skipped or could not read, when it is written to its shard. */
+        default void skipped(Skipped skipped) {}
     }
 
     /**
@@ -117,14 +127,84 @@ public final class CapfiltRun {
      */
     public CapfiltRun(CapFilter filter, Path input, Path output, Options options) {
         this.filter = Objects.requireNonNull(filter, "filter");
-        this.input = input.toAbsolutePath().normalize();
-        this.output = output.toAbsolutePath().normalize();
+        this.input = absolute(input);
+        this.output = absolute(output);
         this.options = Objects.requireNonNull(options, "options");
+    }
+
+    /**
+     * Refuses an output folder that is, or lies inside, the input (its folder, or the input file
+     * itself), and an input that lies inside the output folder, comparing real paths: symbolic
+     * links are resolved, also in the part of {@code output} that does not exist yet. Either
+     * nesting makes CapFilt overwrite its input (a folder's {@code captions.jsonl}) or read its
+     * own output shards as input on the next run.
+     *
+     * @throws IllegalArgumentException naming both paths
+     */
+    public static void requireSeparate(Path input, Path output) throws IOException {
+        // The paths a run reads and writes (see the constructor), then their real locations.
+        Path in = realPath(absolute(input));
+        Path out = realPath(absolute(output));
+        String how = null;
+        if (out.equals(in)) {
+            how = "is the same path as";
+        } else if (out.startsWith(in)) {
+            how = "is inside";
+        } else if (in.startsWith(out)) {
+            how = "contains";
+        }
+        if (how != null) {
+            String real = in.equals(absolute(input)) && out.equals(absolute(output))
+                    ? "" : " (real paths " + out + " and " + in + ")";
+            throw new IllegalArgumentException("--output " + output + " " + how + " --input " + input + real
+                    + "; CapFilt would overwrite its input or read its own output back; choose an output folder "
+                    + "outside the input");
+        }
+    }
+
+    private static Path absolute(Path p) {
+        return p.toAbsolutePath().normalize();
+    }
+
+    /**
+     * The path with every symbolic link resolved, component by component, so that the part that
+     * does not exist yet is kept as given (it cannot hold links) after the real path of the part
+     * that does. {@code ..} after a link goes to the link target's parent, as the file system does.
+     */
+    static Path realPath(Path path) throws IOException {
+        return realPath(path.toAbsolutePath(), 0);
+    }
+
+    private static Path realPath(Path abs, int depth) throws IOException {
+        if (depth > 40) {
+            throw new IOException(abs + ": too many levels of symbolic links");
+        }
+        Path cur = abs.getRoot();
+        for (Path name : abs) {
+            String n = name.toString();
+            if (n.equals(".")) {
+                continue;
+            }
+            if (n.equals("..")) {
+                cur = cur.getParent() == null ? cur : cur.getParent();
+                continue;
+            }
+            Path next = cur.resolve(n);
+            if (Files.exists(next)) {
+                cur = next.toRealPath();
+            } else if (Files.isSymbolicLink(next)) { // a dangling link: where it would create the folder
+                cur = realPath(cur.resolve(Files.readSymbolicLink(next)), depth + 1);
+            } else {
+                cur = next;
+            }
+        }
+        return cur;
     }
 
     /** Runs (or resumes) CapFilt; see the class comment. */
     public Summary run(Listener listener) throws IOException {
         long start = System.nanoTime();
+        requireSeparate(input, output);
         Files.createDirectories(output.resolve(PARTS));
         removeTemporaries();
         try (PairReader reader = PairReader.open(input)) {
@@ -181,14 +261,17 @@ public final class CapfiltRun {
                 long index = 0;
                 WebPair pair;
                 while (!stop.get() && (pair = reader.next()) != null) {
+                    // Taken after each image, whatever it was skipped with stays with it, so
+                    // every run puts it in the same shard as the image, whatever the batching.
+                    List<Skipped> skipped = reader.takeSkipped();
                     if (index++ < skip) {
                         continue; // done by an earlier run
                     }
-                    if (!offer(queue, filter.prepare(pair), stop)) {
+                    if (!offer(queue, new Item(filter.prepare(pair), skipped), stop)) {
                         return;
                     }
                 }
-                offer(queue, END, stop);
+                offer(queue, new End(reader.takeSkipped()), stop);
             } catch (Throwable e) {
                 offer(queue, e, stop);
             }
@@ -206,8 +289,17 @@ public final class CapfiltRun {
                 queue.drainTo(batch, room - 1);
                 boolean ended = false;
                 for (Object o : batch) {
-                    if (o == END) {
+                    if (o instanceof End end) {
                         ended = true;
+                        if (!end.skipped().isEmpty()) {
+                            if (shard == null) {
+                                shard = new ShardWriter(output, m.shardsDone, format);
+                            }
+                            for (Skipped k : end.skipped()) {
+                                shard.skipped(k);
+                                listener.skipped(k);
+                            }
+                        }
                         break;
                     }
                     if (o instanceof Throwable t) {
@@ -222,7 +314,12 @@ public final class CapfiltRun {
                     if (shard == null) {
                         shard = new ShardWriter(output, m.shardsDone, format);
                     }
-                    shard.add((Prepared) o, decide((Prepared) o));
+                    Item item = (Item) o;
+                    for (Skipped k : item.skipped()) {
+                        shard.skipped(k);
+                        listener.skipped(k);
+                    }
+                    shard.add(item.prepared(), decide(item.prepared()));
                     thisRun++;
                 }
                 listener.progress(thisRun);
@@ -345,6 +442,18 @@ public final class CapfiltRun {
             }
         }
 
+        /** Records input that was not used; a line of its own in the part file, before the image it came with. */
+        void skipped(Skipped k) throws IOException {
+            ObjectNode line = JSON.createObjectNode();
+            line.put("shard", k.shard());
+            if (k.member() != null) {
+                line.put("member", k.member());
+            }
+            line.put(k.unreadable() ? "unreadable" : "skipped", k.reason());
+            part.write(JSON.writeValueAsString(line));
+            part.write('\n');
+        }
+
         @SuppressWarnings("unchecked")
         void add(Prepared p, Object result) throws IOException {
             images++;
@@ -361,8 +470,11 @@ public final class CapfiltRun {
                 ArrayNode caps = line.putArray("captions");
                 List<String> kept = new ArrayList<>();
                 for (Decision d : (List<Decision>) result) {
-                    caps.addObject().put("caption", d.caption()).put("source", d.source().label())
+                    ObjectNode c = caps.addObject().put("caption", d.caption()).put("source", d.source().label())
                             .put("itm", d.itm()).put("itc", d.itc()).put("kept", d.kept());
+                    if (d.truncated()) { // only then, so that other lines stay as they were
+                        c.put("truncated", true);
+                    }
                     if (d.kept() && !kept.contains(d.caption())) {
                         kept.add(d.caption());
                     }

@@ -10,8 +10,10 @@ import java.util.Objects;
  * @param itm the filter's ITM match probability
  * @param itc the filter's ITC cosine similarity
  * @param kept whether the caption is in the output dataset
+ * @param truncated whether the caption was longer than the filter reads and was scored on its
+ *     first tokens only (the caption itself is kept whole)
  */
-public record Decision(String caption, Source source, float itm, float itc, boolean kept) {
+public record Decision(String caption, Source source, float itm, float itc, boolean kept, boolean truncated) {
     /** Where a caption came from. */
     public enum Source {
         /** The caption the input dataset gave the image. */

@@ -162,7 +162,7 @@ public final class NoiseBenchmark {
             String line;
             while ((line = in.readLine()) != null) {
                 JsonNode d = JSON.readTree(line);
-                if (!d.get("source").asText().equals(Decision.Source.WEB.label())) {
+                if (!d.path("source").asText().equals(Decision.Source.WEB.label())) { // also skips skipped-input lines
                     continue;
                 }
                 String image = capfiltOutput.resolve(d.get("image").asText()).toAbsolutePath().normalize().toString();

@@ -27,8 +27,23 @@ import org.blipjava.data.DatasetException;
  */
 public abstract sealed class PairReader implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private final List<Skipped> skipped = new ArrayList<>();
 
     private PairReader() {}
+
+    /**
+     * The input set aside or found unreadable since the last call (WebDataset shards only), in
+     * the order it was met; read it after each {@link #next} to keep it beside its image.
+     */
+    public List<Skipped> takeSkipped() {
+        List<Skipped> out = List.copyOf(skipped);
+        skipped.clear();
+        return out;
+    }
+
+    void skip(Skipped s) {
+        skipped.add(s);
+    }
 
     /** The layout of the input, which is also the layout the output is written in. */
     public abstract InputFormat format();
@@ -347,13 +362,26 @@ public abstract sealed class PairReader implements AutoCloseable {
         }
     }
 
-    /** WebDataset shards: consecutive entries with the same key form one sample. */
+    /**
+     * WebDataset shards: consecutive entries with the same key form one sample. Members that are
+     * not regular files, whose names would leave the output folder, or that belong to a sample
+     * without an image are skipped and reported; a shard that cannot be read to its end (a
+     * truncated download) gives the samples before the damage and the rest is reported as
+     * unreadable, and reading goes on with the next shard.
+     */
     private static final class Tars extends PairReader {
+        private static final List<String> IMAGE_EXTENSIONS = List.of("jpg", "jpeg", "png", "webp");
         private final List<Path> shards;
         private int shard = -1;
+        private String shardName;
         private InputStream in;
         private TarShards.Reader reader;
-        private TarShards.Entry pending;
+        private Member pending;
+        /** Skipped while looking for the next member; reported with it, so reports keep the input's order. */
+        private final List<Skipped> unattached = new ArrayList<>();
+
+        /** A regular file of a shard, with the shard's name and what was skipped just before it. */
+        private record Member(String shard, TarShards.Entry entry, List<Skipped> before) {}
 
         Tars(List<Path> shards) {
             this.shards = shards;
@@ -364,18 +392,41 @@ public abstract sealed class PairReader implements AutoCloseable {
             return InputFormat.WEBDATASET;
         }
 
-        private TarShards.Entry entry() throws IOException {
+        private Member member() throws IOException {
             while (true) {
                 if (reader == null) {
                     if (++shard >= shards.size()) {
                         return null;
                     }
-                    in = new BufferedInputStream(Files.newInputStream(shards.get(shard)), 1 << 16);
-                    reader = new TarShards.Reader(in, shards.get(shard).toString());
+                    Path file = shards.get(shard);
+                    String name = file.getFileName().toString();
+                    shardName = name;
+                    try {
+                        in = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
+                    } catch (IOException e) {
+                        unattached.add(new Skipped(name, null, "unreadable (" + message(e, file) + ")", true));
+                        continue;
+                    }
+                    reader = new TarShards.Reader(in, file.toString(),
+                            (member, reason) -> unattached.add(new Skipped(name, member, reason, false)));
                 }
-                TarShards.Entry e = reader.next();
+                TarShards.Entry e;
+                try {
+                    e = reader.next();
+                } catch (IOException ex) {
+                    unattached.add(new Skipped(shardName, null, "unreadable from byte " + reader.position() + " on ("
+                            + message(ex, shards.get(shard)) + "); the members before it were used", true));
+                    e = null;
+                }
                 if (e != null) {
-                    return e;
+                    String unsafe = TarShards.unsafeName(e.name());
+                    if (unsafe == null) {
+                        Member m = new Member(shardName, e, List.copyOf(unattached));
+                        unattached.clear();
+                        return m;
+                    }
+                    unattached.add(new Skipped(shardName, e.name(), "the name " + unsafe, false));
+                    continue;
                 }
                 in.close();
                 in = null;
@@ -383,39 +434,64 @@ public abstract sealed class PairReader implements AutoCloseable {
             }
         }
 
+        /** The exception's message without the shard's path, which the report names already. */
+        private static String message(IOException e, Path file) {
+            if (e instanceof java.nio.file.AccessDeniedException) {
+                return "permission denied";
+            }
+            if (e instanceof java.nio.file.NoSuchFileException) {
+                return "no such file";
+            }
+            String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            String prefix = file + ": ";
+            return m.startsWith(prefix) ? m.substring(prefix.length()) : m;
+        }
+
         @Override
         public WebPair next() throws IOException {
             while (true) {
-                TarShards.Entry first = pending != null ? pending : entry();
+                Member first = pending != null ? pending : member();
                 pending = null;
                 if (first == null) {
+                    unattached.forEach(this::skip);
+                    unattached.clear();
                     return null;
                 }
-                String key = TarShards.splitName(first.name())[0];
-                byte[] image = null;
+                String key = TarShards.splitName(first.entry().name())[0];
+                TarShards.Entry image = null;
                 String ext = null;
                 List<String> caps = new ArrayList<>();
-                TarShards.Entry e = first;
-                while (e != null) {
-                    String[] kx = TarShards.splitName(e.name());
+                List<Member> members = new ArrayList<>();
+                for (Member m = first; m != null; m = member()) {
+                    String[] kx = TarShards.splitName(m.entry().name());
                     if (!kx[0].equals(key)) {
-                        pending = e;
+                        pending = m;
                         break;
                     }
+                    m.before().forEach(this::skip);
+                    members.add(m);
                     String x = kx[1].toLowerCase(Locale.ROOT);
-                    if (image == null && (x.equals("jpg") || x.equals("jpeg") || x.equals("png") || x.equals("webp"))) {
-                        image = e.data();
-                        ext = kx[1];
+                    if (IMAGE_EXTENSIONS.contains(x)) {
+                        if (image == null) {
+                            image = m.entry();
+                            ext = kx[1];
+                        } else {
+                            skip(new Skipped(m.shard(), m.entry().name(), "a second image of sample " + key
+                                    + "; " + image.name() + " is used", false));
+                        }
                     } else if (x.equals("txt")) {
-                        new String(e.data(), StandardCharsets.UTF_8).lines().map(String::strip)
+                        new String(m.entry().data(), StandardCharsets.UTF_8).lines().map(String::strip)
                                 .filter(s -> !s.isEmpty()).forEach(caps::add);
                     }
-                    e = entry();
                 }
                 if (image != null) {
-                    return new WebPair(key, null, image, ext, caps, null);
+                    return new WebPair(key, null, image.data(), ext, caps, null);
                 }
-                // A sample without an image (for example metadata only) is not an image-text pair.
+                // A sample without an image is not an image-text pair; its captions would vanish unreported.
+                for (Member m : members) {
+                    skip(new Skipped(m.shard(), m.entry().name(), "sample " + key
+                            + " has no image (" + key + ".jpg, .jpeg, .png or .webp)", false));
+                }
             }
         }
 

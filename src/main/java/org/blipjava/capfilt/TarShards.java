@@ -6,11 +6,14 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.function.BiConsumer;
 
 /**
  * Minimal POSIX ustar reading and writing for WebDataset shards: regular files only, read one
  * entry at a time from a stream (so a shard is never held whole), written with fixed metadata
- * (mode 0644, owner 0, time 0) so that the same entries always give the same bytes.
+ * (mode 0644, owner 0, time 0) so that the same entries always give the same bytes. Links,
+ * devices and other non-file entries are skipped and reported to the reader's listener; names
+ * that would leave the folder an archive is extracted into are never written.
  */
 public final class TarShards {
     private static final int BLOCK = 512;
@@ -20,25 +23,56 @@ public final class TarShards {
     /** One regular file of a tar archive. */
     public record Entry(String name, byte[] data) {}
 
-    /** Reads the regular files of a tar stream in order; other entry types are skipped. */
+    /**
+     * Reads the regular files of a tar stream in order. Directories and pax/GNU metadata entries
+     * are consumed silently; links, devices, FIFOs and unknown entry types are skipped and passed
+     * to the listener with the reason, since a WebDataset sample in them would otherwise vanish
+     * without a word.
+     */
     public static final class Reader {
         private final InputStream in;
         private final String source;
+        private final BiConsumer<String, String> skipped;
         private final byte[] header = new byte[BLOCK];
         private String pendingLongName;
+        private String pendingLongLink;
+        private long position;
+        private long entryStart;
 
         /**
+         * A reader that ignores skipped entries.
+         *
          * @param in the archive (not closed by the reader)
          * @param source what to name in errors (the shard file)
          */
         public Reader(InputStream in, String source) {
+            this(in, source, (name, reason) -> {});
+        }
+
+        /**
+         * @param in the archive (not closed by the reader)
+         * @param source what to name in errors (the shard file)
+         * @param skipped called with the name and the reason of each entry that is not a regular
+         *     file and not a directory or metadata (for example a symbolic link)
+         */
+        public Reader(InputStream in, String source, BiConsumer<String, String> skipped) {
             this.in = in;
             this.source = source;
+            this.skipped = skipped;
+        }
+
+        /**
+         * The byte offset of the entry header read last: after {@link #next} failed, where the
+         * damaged entry starts (everything before it was read whole).
+         */
+        public long position() {
+            return entryStart;
         }
 
         /** The next regular file, or null at the end of the archive. */
         public Entry next() throws IOException {
             while (true) {
+                entryStart = position;
                 if (!readFully(header, true)) {
                     return null;
                 }
@@ -62,6 +96,10 @@ public final class TarShards {
                     pendingLongName = new String(data, StandardCharsets.UTF_8).replace("\0", "");
                     continue;
                 }
+                if (type == 'K') { // GNU long link name: the next entry's link target
+                    pendingLongLink = new String(data, StandardCharsets.UTF_8).replace("\0", "");
+                    continue;
+                }
                 if (type == 'x' || type == 'g') { // pax headers: only the path is used
                     String path = paxPath(data);
                     if (type == 'x' && path != null) {
@@ -73,8 +111,21 @@ public final class TarShards {
                     name = pendingLongName;
                     pendingLongName = null;
                 }
+                String link = pendingLongLink != null ? pendingLongLink : string(header, 157, 100);
+                pendingLongLink = null;
                 if (type == '0' || type == 0 || type == '7') {
                     return new Entry(name, data);
+                }
+                String reason = switch (type) {
+                    case '5' -> null; // a directory holds no sample data
+                    case '1' -> "a hard link (to " + link + "), not a regular file";
+                    case '2' -> "a symbolic link (to " + link + "), not a regular file";
+                    case '3', '4' -> "a device file, not a regular file";
+                    case '6' -> "a FIFO, not a regular file";
+                    default -> "an unsupported tar entry type '" + (char) (type & 0xff) + "'";
+                };
+                if (reason != null) {
+                    skipped.accept(name, reason);
                 }
             }
         }
@@ -109,6 +160,7 @@ public final class TarShards {
                 }
                 off += n;
             }
+            position += b.length;
             return true;
         }
     }
@@ -125,9 +177,14 @@ public final class TarShards {
         /**
          * Adds a file.
          *
-         * @throws IllegalArgumentException when the UTF-8 name is longer than 100 bytes (ustar's name field)
+         * @throws IllegalArgumentException when the UTF-8 name is longer than 100 bytes (ustar's name
+         *     field) or is {@linkplain #unsafeName unsafe}
          */
         public void add(String name, byte[] data) throws IOException {
+            String unsafe = unsafeName(name);
+            if (unsafe != null) {
+                throw new IllegalArgumentException("tar entry name " + name + " " + unsafe);
+            }
             byte[] nameBytes = name.getBytes(StandardCharsets.UTF_8);
             if (nameBytes.length > 100) {
                 throw new IllegalArgumentException("tar entry name longer than 100 bytes: " + name);
@@ -186,6 +243,30 @@ public final class TarShards {
             return new String[] {name, ""};
         }
         return new String[] {name.substring(0, dot), name.substring(dot + 1)};
+    }
+
+    /**
+     * Why an entry name could land outside the folder the archive is extracted into, or null when
+     * it cannot: absolute names (a leading slash or backslash, or a drive such as
+     * {@code C:}), names with a {@code ..} segment, and empty names or names with a NUL.
+     */
+    public static String unsafeName(String name) {
+        if (name.isEmpty()) {
+            return "is empty";
+        }
+        if (name.indexOf('\0') >= 0) {
+            return "holds a NUL character";
+        }
+        if (name.startsWith("/") || name.startsWith("\\")
+                || (name.length() >= 2 && name.charAt(1) == ':' && Character.isLetter(name.charAt(0)))) {
+            return "is absolute (it would be written outside the output folder)";
+        }
+        for (String segment : name.split("[/\\\\]")) {
+            if (segment.equals("..")) {
+                return "has a '..' segment (it would be written outside the output folder)";
+            }
+        }
+        return null;
     }
 
     private static boolean isZero(byte[] b) {

@@ -4,7 +4,8 @@
  *
  * <ul>
  *   <li>{@link org.blipjava.capfilt.PairReader} streams image-text pairs (JSONL, CSV, Karpathy or
- *       BLIP JSON, WebDataset tar shards via {@link org.blipjava.capfilt.TarShards}).</li>
+ *       BLIP JSON, WebDataset tar shards via {@link org.blipjava.capfilt.TarShards}); tar members
+ *       it cannot use are reported as {@link org.blipjava.capfilt.Skipped}.</li>
  *   <li>{@link org.blipjava.capfilt.CapFilter} handles one image: per-image seeded nucleus
  *       sampling, scoring, threshold or top-k selection.</li>
  *   <li>{@link org.blipjava.capfilt.CapfiltRun} runs a dataset: a decoding thread and a bounded

@@ -16,6 +16,7 @@ import org.blipjava.capfilt.CapfiltReport;
 import org.blipjava.capfilt.CapfiltRun;
 import org.blipjava.capfilt.CapfiltSettings;
 import org.blipjava.capfilt.NoiseBenchmark;
+import org.blipjava.capfilt.Skipped;
 import org.blipjava.report.ReportFiles;
 import org.blipjava.training.RetrievalSettings;
 import org.blipjava.training.TrainingSettings;
@@ -36,7 +37,8 @@ import picocli.CommandLine.Spec;
             "per image), a filter scores them and the web captions with ITM and ITC, and the captions with",
             "ITM >= --threshold (or the --top-k best per image) form the new dataset, written in the input's",
             "format with decisions.jsonl, report.html and scores.png. The output is written in shards; run",
-            "the same command again to resume an interrupted run.",
+            "the same command again to resume an interrupted run. --output must lie outside --input.",
+            "Exit code 1: some images failed or some of a .tar shard could not be read (the rest is used).",
             "'blip capfilt benchmark' measures the filter on generated images with injected wrong captions."},
         subcommands = CapfiltCommand.Benchmark.class)
 final class CapfiltCommand implements Callable<Integer> {
@@ -119,6 +121,8 @@ final class CapfiltCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
+        // Before the models load (minutes for a download): a nested output would overwrite the input.
+        CapfiltRun.requireSeparate(input, output);
         boolean bars = !common.noProgress && ConsoleProgressListener.stderrIsTerminal();
         LoadOptions load = LoadOptions.defaults().withRevision(common.revision)
                 .withThreads(common.threads == null ? 0 : common.threads)
@@ -126,11 +130,11 @@ final class CapfiltCommand implements Callable<Integer> {
         try (Blip cap = Blip.load(captioner, load); Blip fil = Blip.load(filter, load)) {
             CapfiltRun run = new CapfiltRun(new CapFilter(cap, fil, settings), input, output, options);
             CapfiltRun.Summary summary;
-            try (Progress progress = new Progress(bars)) {
+            try (Progress progress = new Progress(bars, spec.commandLine().getErr())) {
                 summary = run.run(progress);
             }
             print(summary);
-            return 0;
+            return summary.counts() != null && summary.counts().inputFailed() ? 1 : 0;
         }
     }
 
@@ -159,6 +163,10 @@ final class CapfiltCommand implements Callable<Integer> {
                 out.printf(Locale.ROOT, "web captions kept: %d of %d; synthetic captions kept: %d of %d; "
                         + "images with a kept caption: %d; failed images: %d%n", c.webKept(), c.web(),
                         c.syntheticKept(), c.synthetic(), c.imagesKept(), c.failed());
+                if (c.skipped() > 0 || c.unreadable() > 0) {
+                    out.printf(Locale.ROOT, "tar members skipped: %d; unreadable shard parts: %d (listed in %s)%n",
+                            c.skipped(), c.unreadable(), CapfiltRun.DECISIONS);
+                }
                 out.println("report: " + output.resolve(CapfiltReport.HTML) + ", decisions: "
                         + output.resolve(CapfiltRun.DECISIONS));
             }
@@ -166,14 +174,25 @@ final class CapfiltCommand implements Callable<Integer> {
         out.flush();
     }
 
-    /** A progress bar with images/s on a terminal (the input size is unknown while streaming). */
+    /**
+     * A progress bar with images/s on a terminal (the input size is unknown while streaming), and
+     * a line on stderr for each piece of input skipped.
+     */
     private static final class Progress implements CapfiltRun.Listener, AutoCloseable {
         private final boolean show;
+        private final PrintWriter err;
         private ProgressBar bar;
         private long last;
 
-        Progress(boolean show) {
+        Progress(boolean show, PrintWriter err) {
             this.show = show;
+            this.err = err;
+        }
+
+        @Override
+        public void skipped(Skipped skipped) {
+            err.println("blip: " + skipped.describe());
+            err.flush();
         }
 
         @Override

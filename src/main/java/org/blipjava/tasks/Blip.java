@@ -398,9 +398,28 @@ public final class Blip implements ImageTextModel {
         if (n == 0 || texts.isEmpty()) {
             return new MatchScores(new float[n][0], new float[n][0]);
         }
-        Batch t = encodeTexts(texts);
+        return scores(states, encodeTexts(texts));
+    }
+
+    /**
+     * As {@link #match(PixelValues, List)} for texts tokenized by the caller, for example
+     * truncated to the text encoder's positions with {@code tokenizer().encodeBatch(texts,
+     * config().text().maxPositionEmbeddings(), Padding.LONGEST)} (the reference processor's
+     * {@code truncation=True}). Needs a retrieval model.
+     */
+    public MatchScores match(PixelValues pixels, Batch texts) {
+        requireKind(ModelKind.RETRIEVAL, "match images and texts");
+        int n = pixels.count();
+        if (n == 0 || texts.size() == 0) {
+            return new MatchScores(new float[n][0], new float[n][0]);
+        }
+        return scores(imageStates(pixels), requireFits(texts));
+    }
+
+    private MatchScores scores(ImageStates states, Batch t) {
+        int n = states.count();
         float[] imageEmbeds = states.values();
-        int nt = texts.size();
+        int nt = t.size();
         float[] probs = BlipForImageTextRetrieval.matchProbabilities(
                 retrieval.itmLogits(imageEmbeds, n, t.inputIds(), t.attentionMask()), n, nt);
         float[] cos = retrieval.cosine(retrieval.imageFeatures(imageEmbeds, n), n,
@@ -513,7 +532,10 @@ public final class Blip implements ImageTextModel {
 
     private Batch encodeTexts(List<String> texts) {
         // The reference processor truncates nothing by default; the text encoder's positions do.
-        Batch t = tokenizer.encodeBatch(texts, null, Padding.LONGEST);
+        return requireFits(tokenizer.encodeBatch(texts, null, Padding.LONGEST));
+    }
+
+    private Batch requireFits(Batch t) {
         int len = t.inputIds()[0].length;
         int limit = config.text().maxPositionEmbeddings();
         if (len > limit) {

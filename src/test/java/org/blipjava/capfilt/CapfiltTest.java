@@ -76,7 +76,7 @@ class CapfiltTest {
 
     // ------------------------------------------------------------------ generated inputs
 
-    private static byte[] picture(int i, String format) throws IOException {
+    static byte[] picture(int i, String format) throws IOException {
         BufferedImage img = new BufferedImage(20 + i % 5, 18 + i % 3, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();
         g.setColor(Color.LIGHT_GRAY);
@@ -89,7 +89,7 @@ class CapfiltTest {
         return out.toByteArray();
     }
 
-    private static String caption(int i) {
+    static String caption(int i) {
         return "a " + COLOURS[i % COLOURS.length] + " circle";
     }
 

@@ -12,10 +12,12 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import javax.imageio.ImageIO;
+import org.blipjava.capfilt.TarShards;
 import org.blipjava.testing.ChildJvm;
 import org.blipjava.testing.Fixtures;
 import org.blipjava.testing.TestFiles;
@@ -153,6 +155,71 @@ class CapfiltCommandTest {
         assertEquals(Main.EXIT_USAGE, missing.exit());
         assertTrue(missing.err().contains("nope"), missing.err());
         assertFalse(missing.err().contains("Exception"), missing.err());
+    }
+
+    /** Regression: an output folder equal to the input replaced the input's captions.jsonl. */
+    @Test
+    void anOutputInsideTheInputIsRefusedBeforeAnythingIsWritten() throws IOException {
+        Fixtures.FixtureSet set = Fixtures.sets(Fixtures.Kind.BLIP).get(0);
+        Path data = dataset(2);
+        String before = Files.readString(data.resolve("captions.jsonl"));
+        Run same = run("capfilt", "--captioner", set.model("tiny-caption").toString(), "--filter",
+                set.model("tiny-itm").toString(), "--input", data.toString(), "--output", data.toString(), "--no-progress");
+        assertEquals(Main.EXIT_USAGE, same.exit(), same.err());
+        assertEquals(1, same.err().strip().lines().count(), same.err());
+        assertTrue(same.err().contains("--output " + data) && same.err().contains("outside the input"), same.err());
+        assertEquals(before, Files.readString(data.resolve("captions.jsonl")));
+        assertFalse(Files.exists(data.resolve("parts")), "nothing written");
+
+        // Tar shards with the output below them, through a link, before the models load (bogus names).
+        Path shards = Files.createDirectories(tmp.resolve("shards"));
+        try (var out = Files.newOutputStream(shards.resolve("data-000.tar"))) {
+            TarShards.Writer w = new TarShards.Writer(out);
+            w.add("a.png", Files.readAllBytes(data.resolve("0.png")));
+            w.add("a.txt", "a square".getBytes(StandardCharsets.UTF_8));
+            w.finish();
+        }
+        Path link = Files.createSymbolicLink(tmp.resolve("link"), shards);
+        Run nested = run("capfilt", "--captioner", "no-such-model", "--filter", "no-such-model", "--input",
+                shards.toString(), "--output", link.resolve("clean").toString(), "--no-progress");
+        assertEquals(Main.EXIT_USAGE, nested.exit(), nested.err());
+        assertTrue(nested.err().contains("is inside --input"), nested.err());
+        assertFalse(Files.exists(shards.resolve("clean")), "nothing written");
+    }
+
+    /**
+     * A truncated shard among good ones: the run uses what can be read, names the damage and a
+     * caption without its image on stderr, and exits 1.
+     */
+    @Test
+    void aDamagedShardAndAnOrphanCaptionAreReportedAndExitOne() throws IOException {
+        Fixtures.FixtureSet set = Fixtures.sets(Fixtures.Kind.BLIP).get(0);
+        Path data = dataset(4);
+        Path shards = Files.createDirectories(tmp.resolve("shards"));
+        for (int s = 0; s < 2; s++) {
+            java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+            TarShards.Writer w = new TarShards.Writer(buf);
+            for (int i = 2 * s; i < 2 * s + 2; i++) {
+                w.add("k" + i + ".png", Files.readAllBytes(data.resolve(i + ".png")));
+                w.add("k" + i + ".txt", ("a square number " + i).getBytes(StandardCharsets.UTF_8));
+            }
+            w.add("orphan" + s + ".txt", "no image".getBytes(StandardCharsets.UTF_8));
+            w.finish();
+            byte[] bytes = buf.toByteArray();
+            // The first shard is cut in its second image.
+            Files.write(shards.resolve("data-00" + s + ".tar"), s == 0 ? java.util.Arrays.copyOf(bytes, 3 * 512 + 100
+                    + (Files.readAllBytes(data.resolve("0.png")).length + 511) / 512 * 512) : bytes);
+        }
+        Path out = tmp.resolve("out");
+        Run r = run("capfilt", "--captioner", set.model("tiny-caption").toString(), "--filter",
+                set.model("tiny-itm").toString(), "--input", shards.toString(), "--output", out.toString(),
+                "--num-captions", "0", "--threads", "2", "--no-progress");
+        assertEquals(1, r.exit(), r.err());
+        assertTrue(r.err().contains("blip: data-000.tar: unreadable from byte"), r.err());
+        assertTrue(r.err().contains("blip: data-001.tar: orphan1.txt skipped: sample orphan1 has no image"), r.err());
+        assertFalse(r.err().contains("Exception"), r.err());
+        assertTrue(r.out().contains("tar members skipped: 1; unreadable shard parts: 1"), r.out());
+        assertTrue(r.out().contains(": 3 images"), "k0 before the damage, k2 and k3 after it: " + r.out());
     }
 
     @Test
