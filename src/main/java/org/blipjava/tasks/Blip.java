@@ -232,7 +232,11 @@ public final class Blip implements ImageTextModel {
         return generationDefaults;
     }
 
-    /** Decodes an image file as the reference's processor would see it. */
+    /**
+     * Decodes an image file as the reference's processor would see it (huge images reduced, see
+     * {@link org.blipjava.image.ImageDecoder}). Every failure, running out of memory included, is
+     * an {@link org.blipjava.image.ImageException} naming the file, so a batch can skip it.
+     */
     public static RgbImage readImage(Path file) {
         return Images.read(file);
     }
