@@ -341,7 +341,7 @@ public final class ImageDecoder {
         return bytesPerPixel(type.getSampleModel());
     }
 
-    static double bytesPerPixel(SampleModel sm) {
+    private static double bytesPerPixel(SampleModel sm) {
         double element = DataBuffer.getDataTypeSize(sm.getDataType()) / 8.0;
         if (sm instanceof MultiPixelPackedSampleModel packed) {
             return packed.getPixelBitStride() / 8.0;
