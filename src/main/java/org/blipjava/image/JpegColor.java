@@ -2,6 +2,7 @@ package org.blipjava.image;
 
 import java.awt.image.Raster;
 import java.io.IOException;
+import javax.imageio.ImageReadParam;
 import javax.imageio.ImageReader;
 
 /**
@@ -125,9 +126,13 @@ final class JpegColor {
         }
     }
 
-    /** Reads the undecoded samples and converts them to RGB as Pillow's JPEG path would. */
-    static RgbImage decode(ImageReader reader, Header header, String name) throws IOException {
-        Raster raster = reader.readRaster(0, null);
+    /**
+     * Reads the undecoded samples and converts them to RGB as Pillow's JPEG path would;
+     * {@code param} (null: the whole image) may subsample them, which the colour conversion,
+     * being per pixel, does not notice.
+     */
+    static RgbImage decode(ImageReader reader, Header header, ImageReadParam param, String name) throws IOException {
+        Raster raster = reader.readRaster(0, param);
         int w = raster.getWidth();
         int h = raster.getHeight();
         int bands = raster.getNumBands();

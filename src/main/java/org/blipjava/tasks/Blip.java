@@ -207,7 +207,11 @@ public final class Blip implements ImageTextModel {
         return generationDefaults;
     }
 
-    /** Decodes an image file as the reference's processor would see it. */
+    /**
+     * Decodes an image file as the reference's processor would see it (huge images reduced, see
+     * {@link org.blipjava.image.ImageDecoder}). Every failure, running out of memory included, is
+     * an {@link org.blipjava.image.ImageException} naming the file, so a batch can skip it.
+     */
     public static RgbImage readImage(Path file) {
         return Images.read(file);
     }
@@ -292,7 +296,7 @@ public final class Blip implements ImageTextModel {
     private void checkPromptLength(int promptLength, GenerationConfig g, String prompt) {
         int limit = config.text().maxPositionEmbeddings();
         String start = prompt == null || prompt.isEmpty() ? "the decoder's start ([DEC])"
-                : "the prompt \"" + prompt + "\" with [DEC]";
+                : "the prompt " + TaskException.quote(prompt) + " with [DEC]";
         if (promptLength >= limit) {
             throw new TaskException(start + " is " + promptLength
                     + " tokens; this model reads at most " + limit + " tokens, so use a shorter prompt");
@@ -343,7 +347,14 @@ public final class Blip implements ImageTextModel {
         int qLen = q.inputIds()[0].length;
         int limit = config.text().maxPositionEmbeddings();
         if (qLen > limit) {
-            throw new TaskException("a question is " + qLen + " tokens; this model reads at most " + limit);
+            // The batch is padded to its longest question: name that one (its mask has qLen ones).
+            int longest = 0;
+            while (Arrays.stream(q.attentionMask()[longest]).sum() < qLen) {
+                longest++;
+            }
+            throw new TaskException((n > 1 ? "question " + (longest + 1) + " " : "the question ")
+                    + TaskException.quote(questions.get(longest)) + " is " + qLen
+                    + " tokens; this model reads at most " + limit + " tokens, so ask a shorter question");
         }
         GenerationConfig g = forBlip(generation);
         int[] start = {config.text().bosTokenId()};

@@ -226,6 +226,101 @@ class ImageDecoderTest {
         assertThat(ImageDecoder.defaults().maxPixels()).isEqualTo(2 * 89_478_485L);
     }
 
+    /**
+     * The reduction rule: camera photos up to 64 megapixels stay whole (so their pixels are the
+     * reference's); larger images shrink by the largest integer factor that keeps the shorter
+     * side at least 1536 pixels; images too thin for that stay whole.
+     */
+    @Test
+    void reducesOnlyImagesOverSixtyFourMegapixelsKeepingTheShortSideAtLeast1536() {
+        ImageDecoder d = ImageDecoder.defaults();
+        assertThat(d.reductionFactor(8192, 8192)).isEqualTo(1);
+        assertThat(d.reductionFactor(9248, 6936)).isEqualTo(1); // a 64 MP phone photo
+        assertThat(d.reductionFactor(8193, 8193)).isEqualTo(5); // 8193 / 5 = 1638 >= 1536 > 8193 / 6
+        assertThat(d.reductionFactor(13000, 13000)).isEqualTo(8);
+        assertThat(d.reductionFactor(30000, 5000)).isEqualTo(3);
+        assertThat(d.reductionFactor(65000, 2000)).isEqualTo(1);
+        assertThat(ImageDecoder.reducedSize(13000, 8)).isEqualTo(1625);
+        assertThat(ImageDecoder.reducedSize(10000, 6)).isEqualTo(1667);
+        assertThat(ImageDecoder.reducedSize(500, 1)).isEqualTo(500);
+    }
+
+    /**
+     * Decoded reduced by k, every format but GIF keeps pixel (k/2 + k*i, k/2 + k*j) of the
+     * full-resolution decode, JPEG colour conversion (YCbCr, CMYK, progressive) included. The
+     * rule's thresholds are lowered so the fixture images are "huge"; GIF stays whole.
+     */
+    @Test
+    void reducedDecodingKeepsEveryKthPixelFromTheMiddleOfEachBlock() throws IOException {
+        ImageDecoder small = new ImageDecoder(ImageDecoder.DEFAULT_MAX_PIXELS, Long.MAX_VALUE, false, 1, 16);
+        java.util.Set<String> reducedFormats = new java.util.TreeSet<>();
+        for (Fixtures.FixtureSet set : Fixtures.sets(Fixtures.Kind.BLIP)) {
+            for (JsonNode name : set.expected().path("images")) {
+                Path file = set.image(name.asText());
+                RgbImage full = Images.read(file);
+                RgbImage reduced = small.read(file);
+                String format = format(file);
+                int k = small.reductionFactor(full.width(), full.height());
+                if (format.equals("gif") || k == 1) {
+                    assertThat(reduced).as(file.toString()).isEqualTo(full);
+                    continue;
+                }
+                assertThat(reduced.width()).as(file.toString()).isEqualTo(ImageDecoder.reducedSize(full.width(), k));
+                assertThat(reduced.height()).as(file.toString()).isEqualTo(ImageDecoder.reducedSize(full.height(), k));
+                for (int j = 0; j < reduced.height(); j++) {
+                    for (int i = 0; i < reduced.width(); i++) {
+                        assertThat(pixel(reduced, i, j)).as(file + " (" + i + ", " + j + ") of 1/" + k)
+                                .containsExactly(pixel(full, k / 2 + k * i, k / 2 + k * j));
+                    }
+                }
+                reducedFormats.add(format + (k % 2 == 0 ? " even" : " odd"));
+            }
+        }
+        assertThat(reducedFormats).as("formats and parities of k exercised")
+                .anyMatch(f -> f.startsWith("jpeg")).anyMatch(f -> !f.startsWith("jpeg"))
+                .anyMatch(f -> f.endsWith("even")).anyMatch(f -> f.endsWith("odd"));
+    }
+
+    private static String format(Path file) throws IOException {
+        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            ImageReader reader = ImageIO.getImageReaders(in).next();
+            String format = reader.getFormatName().toLowerCase(java.util.Locale.ROOT);
+            reader.dispose();
+            return format;
+        }
+    }
+
+    /**
+     * The memory estimate of a JPEG is its components' bytes and 3 RGB bytes per pixel plus the
+     * encoded file: a limit of exactly that decodes it, one byte less refuses it with a message
+     * naming the file, the need and what to do.
+     */
+    @Test
+    void refusesImagesWhoseDecodingNeedsMoreThanTheMemoryLimit() throws IOException {
+        Path file = null;
+        for (Fixtures.FixtureSet set : Fixtures.sets(Fixtures.Kind.BLIP)) {
+            for (JsonNode name : set.expected().path("images")) {
+                if (file == null && format(set.image(name.asText())).equals("jpeg")) {
+                    file = set.image(name.asText());
+                }
+            }
+        }
+        assertThat(file).as("a JPEG fixture image").isNotNull();
+        byte[] bytes = Files.readAllBytes(file);
+        RgbImage img = Images.read(file);
+        long need = (long) img.width() * img.height() * (JpegColor.Header.parse(bytes).componentIds().length + 3)
+                + bytes.length;
+        assertThat(new ImageDecoder(ImageDecoder.DEFAULT_MAX_PIXELS, need).read(file)).isEqualTo(img);
+        Path named = file;
+        assertThatThrownBy(() -> new ImageDecoder(ImageDecoder.DEFAULT_MAX_PIXELS, need - 1).read(named))
+                .isInstanceOf(ImageException.class)
+                .hasMessageStartingWith(file + ": decoding the " + img.width() + "x" + img.height() + " image needs about "
+                        + ((need + (1 << 20) - 1) >> 20) + " MiB, more than the limit of " + ((need - 1) >> 20) + " MiB; ")
+                .hasMessageContaining("-Xmx");
+        assertThat(ImageDecoder.defaults().maxDecodeBytes()).isEqualTo(Runtime.getRuntime().maxMemory() / 2);
+        assertThatThrownBy(() -> new ImageDecoder(10, 0)).isInstanceOf(IllegalArgumentException.class);
+    }
+
     /** A PNG whose header claims 60000 x 60000 pixels but holds no pixel data: refused from the header. */
     @Test
     void refusesDecompressionBombsFromTheHeader() {
@@ -243,7 +338,8 @@ class ImageDecoderTest {
                 .hasMessageContaining("decompression bomb");
     }
 
-    private static void chunk(ByteArrayOutputStream out, String type, byte[] data) {
+    /** Appends a PNG chunk: length, type, data and CRC. */
+    static void chunk(ByteArrayOutputStream out, String type, byte[] data) {
         byte[] t = type.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
         out.writeBytes(ByteBuffer.allocate(4).putInt(data.length).array());
         out.writeBytes(t);

@@ -11,11 +11,16 @@ import java.util.List;
 public final class ChildJvm {
     private ChildJvm() {}
 
-    /** {@code java <flags> -cp <this class path> mainClass args...}. */
+    /** {@code java <flags> -Xmx1g -cp <this class path> mainClass args...}. */
     public static List<String> command(Class<?> mainClass, List<String> args) {
+        return command(mainClass, "1g", args);
+    }
+
+    /** The same with the heap limited to {@code maxHeap} (an {@code -Xmx} size such as {@code 256m}). */
+    public static List<String> command(Class<?> mainClass, String maxHeap, List<String> args) {
         List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
                 "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-XX:+UseParallelGC",
-                "-Xmx1g", "-cp", System.getProperty("java.class.path"), mainClass.getName()));
+                "-Xmx" + maxHeap, "-cp", System.getProperty("java.class.path"), mainClass.getName()));
         cmd.addAll(args);
         return cmd;
     }
