@@ -487,7 +487,12 @@ public final class BlipServer implements AutoCloseable {
             throw new ApiException(404, "no_index", "this server has no index to search; start it with --index DIR");
         }
         ApiRequest req = request(ctx);
-        String text = req.text("text");
+        // A form's 'text' fields arrive as 'texts': one query text either way.
+        List<String> texts = req.texts();
+        if (texts.size() > 1) {
+            throw ApiException.badRequest("bad_query", "search takes one 'text', got " + texts.size());
+        }
+        String text = texts.isEmpty() ? null : texts.get(0);
         if ((text == null) == !req.hasImage()) {
             throw ApiException.badRequest("bad_query", "search by 'text' or by 'image', exactly one of them");
         }
