@@ -392,7 +392,7 @@ public final class BlipServer implements AutoCloseable {
         Batcher.Key key = new Batcher.Key(e.name(), "caption", Arrays.asList(prompt, g), g.doSample());
         List<GeneratedText> mine = run(ctx, key, image,
                 (List<RgbImage> images) -> perInput(blip.caption(images, prompt, g), images.size()));
-        ObjectNode out = result(e);
+        ObjectNode out = result(e).put("image", req.imageName());
         if (prompt != null) {
             out.put("prompt", prompt);
         }
@@ -416,7 +416,7 @@ public final class BlipServer implements AutoCloseable {
         List<GeneratedText> mine = run(ctx, key, new Question(image, question), (List<Question> qs) -> perInput(
                 blip.answer(qs.stream().map(Question::image).toList(), qs.stream().map(Question::question).toList(), g),
                 qs.size()));
-        ObjectNode out = result(e).put("question", question);
+        ObjectNode out = result(e).put("image", req.imageName()).put("question", question);
         ResultJson.generated(out, "answer", mine);
         send(ctx, out);
     }
