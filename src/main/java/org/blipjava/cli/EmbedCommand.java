@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.blipjava.serve.ResultJson;
 import org.blipjava.tasks.ImageTextModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -65,11 +66,10 @@ final class EmbedCommand extends ModelCommand {
     private static void add(ArrayNode results, StringBuilder text, String kind, String name, float[] v) {
         ObjectNode r = results.addObject();
         r.put(kind, name);
-        ArrayNode e = r.putArray("embedding");
+        ResultJson.embedding(r, v);
         text.append(name);
         char sep = '\t';
         for (float x : v) {
-            e.add(x);
             text.append(sep).append(x);
             sep = ' ';
         }

@@ -3,6 +3,7 @@ package org.blipjava.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.List;
+import org.blipjava.serve.ResultJson;
 import org.blipjava.tasks.GeneratedText;
 
 /** Formats generated captions and answers as JSON results and as text lines. */
@@ -27,13 +28,7 @@ final class GeneratedTextOutput {
             if (extra.length > i && extra[i] != null) {
                 r.put("question", extra[i]);
             }
-            put(r, field, mine.get(0));
-            if (per > 1) {
-                ArrayNode seqs = r.putArray("sequences");
-                for (GeneratedText t : mine) {
-                    put(seqs.addObject(), field, t);
-                }
-            }
+            ResultJson.generated(r, field, mine);
             text.append(image);
             if (extra.length > i && extra[i] != null) {
                 text.append('\t').append(extra[i]);
@@ -42,17 +37,6 @@ final class GeneratedTextOutput {
                 text.append('\t').append(t.text());
             }
             text.append(System.lineSeparator());
-        }
-    }
-
-    private static void put(ObjectNode node, String field, GeneratedText t) {
-        node.put(field, t.text());
-        ArrayNode ids = node.putArray("token_ids");
-        for (int id : t.tokenIds()) {
-            ids.add(id);
-        }
-        if (!Double.isNaN(t.score())) {
-            node.put("score", t.score());
         }
     }
 }

@@ -29,6 +29,7 @@ import picocli.CommandLine.Command;
             BenchCommand.class,
             TrainCommand.class,
             CapfiltCommand.class,
+            ServeCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main {

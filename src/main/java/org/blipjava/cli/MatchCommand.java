@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import org.blipjava.serve.ResultJson;
 import org.blipjava.tasks.ImageTextModel;
 import org.blipjava.tasks.MatchScores;
 import picocli.CommandLine.Command;
@@ -46,11 +47,10 @@ final class MatchCommand extends ModelCommand {
                 for (int t = 0; t < texts.size(); t++) {
                     ObjectNode r = results.addObject().put("image", image).put("text", texts.get(t));
                     text.append(image).append('\t').append(texts.get(t)).append('\t');
+                    ResultJson.scores(r, itm ? s.itm(i, t) : null, s.itc(i, t));
                     if (itm) {
-                        r.put("itm", s.itm(i, t));
                         text.append(String.format(Locale.ROOT, "%.4f\t", s.itm(i, t)));
                     }
-                    r.put("itc", s.itc(i, t));
                     text.append(String.format(Locale.ROOT, "%.4f", s.itc(i, t))).append(System.lineSeparator());
                 }
             }

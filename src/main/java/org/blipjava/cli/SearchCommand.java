@@ -13,6 +13,7 @@ import org.blipjava.retrieval.IndexInfo;
 import org.blipjava.retrieval.Indexer;
 import org.blipjava.retrieval.SearchHit;
 import org.blipjava.retrieval.SearchResults;
+import org.blipjava.serve.ResultJson;
 import org.blipjava.tasks.Blip;
 import org.blipjava.tasks.ImageTextModel;
 import picocli.CommandLine.ArgGroup;
@@ -86,18 +87,18 @@ final class SearchCommand extends ModelCommand {
                 SearchResults r = searcher.byText(query.text, k, rerank);
                 failed.addAll(r.failed());
                 table(text, null, r.hits());
-                doc.set("results", hits(r.hits()));
+                doc.set("results", ResultJson.hits(r.hits()));
             } else {
                 doc.putObject("query").put("image", query.image.toString());
                 var image = Blip.readImage(query.image);
                 SearchResults images = searcher.byImage(image, k);
                 table(text, "similar images", images.hits());
-                doc.set("results", hits(images.hits()));
+                doc.set("results", ResultJson.hits(images.hits()));
                 SearchResults captions = searcher.byImageCaptions(image, k, rerank);
                 if (!captions.hits().isEmpty()) {
                     text.append(System.lineSeparator());
                     table(text, "matching captions", captions.hits());
-                    doc.set("caption_results", hits(captions.hits()));
+                    doc.set("caption_results", ResultJson.hits(captions.hits()));
                 }
             }
             for (Indexer.Failure f : failed) {
@@ -115,22 +116,6 @@ final class SearchCommand extends ModelCommand {
             }
             return failed.isEmpty() ? 0 : 1;
         }
-    }
-
-    private static ArrayNode hits(List<SearchHit> hits) {
-        ArrayNode out = JSON.createArrayNode();
-        int rank = 1;
-        for (SearchHit h : hits) {
-            ObjectNode o = out.addObject();
-            o.put("rank", rank++).put("path", h.path()).put("itc", h.itc());
-            if (h.reranked()) {
-                o.put("itm", h.itm());
-            }
-            if (h.caption() != null) {
-                o.put("caption", h.caption());
-            }
-        }
-        return out;
     }
 
     private static void table(StringBuilder out, String title, List<SearchHit> hits) {

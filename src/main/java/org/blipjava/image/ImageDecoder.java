@@ -357,7 +357,7 @@ public final class ImageDecoder {
             throw new ImageException(name + ": invalid image size " + width + "x" + height);
         }
         if (width * height > maxPixels) {
-            throw new ImageException(name + ": " + width + "x" + height + " = " + (width * height)
+            throw new ImageTooLargeException(name + ": " + width + "x" + height + " = " + (width * height)
                     + " pixels exceeds the limit of " + maxPixels
                     + " (possible decompression bomb); raise the decoder's maxPixels if the image is trusted");
         }
