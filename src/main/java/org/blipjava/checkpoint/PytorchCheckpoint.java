@@ -292,7 +292,13 @@ public final class PytorchCheckpoint implements TensorFile {
                         + "; the file is truncated or corrupt");
             }
             MemorySegment bytes = zip.data(entry, arena, false);
-            long needed = Math.multiplyExact(numel, type.dtype() == null ? 1 : type.dtype().byteSize());
+            long needed;
+            try {
+                needed = Math.multiplyExact(numel, type.dtype() == null ? 1 : type.dtype().byteSize());
+            } catch (ArithmeticException e) {
+                throw fail("storage '" + key + "' claims " + numel + " elements of " + type.name()
+                        + ", more bytes than a 64-bit size holds; the file is corrupt");
+            }
             if (numel < 0 || bytes.byteSize() < needed) {
                 throw fail("storage '" + key + "' holds " + bytes.byteSize() + " bytes but " + numel
                         + " elements of " + type.name() + " need " + needed + "; the file is truncated or corrupt");
@@ -369,6 +375,16 @@ public final class PytorchCheckpoint implements TensorFile {
                 throw fail("tensor size " + Arrays.toString(shape) + " and stride " + Arrays.toString(stride)
                         + " differ in rank");
             }
+            try {
+                return view(s, dtype, offset, shape, stride);
+            } catch (ArithmeticException e) {
+                throw fail("tensor of size " + Arrays.toString(shape) + " with stride " + Arrays.toString(stride)
+                        + " on storage '" + s.key() + "' has an extent that overflows a 64-bit integer; the file is corrupt");
+            }
+        }
+
+        /** The tensor a size and stride select from a storage (sizes computed with overflow checks). */
+        private TorchTensor view(Storage s, DType dtype, long offset, long[] shape, long[] stride) {
             int es = dtype.byteSize();
             long storageNumel = s.bytes().byteSize() / es;
             long numel = 1;

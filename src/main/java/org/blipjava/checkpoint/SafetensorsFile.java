@@ -11,9 +11,14 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -21,8 +26,8 @@ import java.util.Map;
  * header naming each tensor's dtype, shape and byte range, then the raw data.
  *
  * <p>Tensors are views into the mapping; close the file (try-with-resources) when done with
- * them. The header is validated: every byte range must lie inside the file and match its
- * dtype and shape.
+ * them. The header is validated as the safetensors library does: every byte range matches its
+ * dtype and shape, and the ranges cover the data section exactly, without gaps or overlaps.
  */
 public final class SafetensorsFile implements TensorFile {
     /** Headers larger than this are refused: real files have headers of a few hundred KB. */
@@ -67,48 +72,135 @@ public final class SafetensorsFile implements TensorFile {
             }
             long dataStart = 8 + headerLen;
             long dataSize = size - dataStart;
-            Map<String, TensorData> tensors = new LinkedHashMap<>();
             Map<String, String> metadata = new LinkedHashMap<>();
+            List<Entry> entries = new ArrayList<>();
             for (Iterator<Map.Entry<String, JsonNode>> it = header.properties().iterator(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
-                String name = e.getKey();
-                JsonNode info = e.getValue();
-                if (name.equals("__metadata__")) {
-                    info.properties().forEach(m -> metadata.put(m.getKey(), m.getValue().asText()));
-                    continue;
+                if (e.getKey().equals("__metadata__")) {
+                    readMetadata(path, e.getValue(), metadata);
+                } else {
+                    entries.add(entry(path, e.getKey(), e.getValue()));
                 }
-                DType dtype = DType.fromSafetensors(info.path("dtype").asText());
-                if (dtype == null) {
-                    throw new CheckpointException(path + ": tensor '" + name + "' has unsupported dtype '"
-                            + info.path("dtype").asText() + "'");
-                }
-                JsonNode shapeNode = info.path("shape");
-                long[] shape = new long[shapeNode.size()];
-                for (int i = 0; i < shape.length; i++) {
-                    shape[i] = shapeNode.get(i).asLong();
-                    if (shape[i] < 0) {
-                        throw new CheckpointException(path + ": tensor '" + name + "' has a negative dimension");
-                    }
-                }
-                JsonNode offs = info.path("data_offsets");
-                if (offs.size() != 2) {
-                    throw new CheckpointException(path + ": tensor '" + name + "' lacks data_offsets");
-                }
-                long begin = offs.get(0).asLong();
-                long end = offs.get(1).asLong();
-                long expected = TensorData.numel(shape) * dtype.byteSize();
-                if (begin < 0 || end < begin || end > dataSize || end - begin != expected) {
-                    throw new CheckpointException(path + ": tensor '" + name + "' has data_offsets ["
-                            + begin + ", " + end + ") that do not fit its shape or the file (" + dataSize
-                            + " data bytes); the file is truncated or corrupt");
-                }
-                tensors.put(name, new TensorData(name, dtype, shape, all.asSlice(dataStart + begin, end - begin)));
+            }
+            checkLayout(path, entries, dataSize);
+            Map<String, TensorData> tensors = new LinkedHashMap<>();
+            for (Entry t : entries) {
+                tensors.put(t.name, new TensorData(t.name, t.dtype, t.shape,
+                        all.asSlice(dataStart + t.begin, t.end - t.begin)));
             }
             return new SafetensorsFile(path, arena, Collections.unmodifiableMap(tensors),
                     Collections.unmodifiableMap(metadata));
         } catch (IOException | RuntimeException e) {
             arena.close();
             throw e;
+        }
+    }
+
+    /** One tensor of the header: where its bytes are and what they hold. */
+    private record Entry(String name, DType dtype, long[] shape, long begin, long end) {}
+
+    private static void readMetadata(Path path, JsonNode node, Map<String, String> into) {
+        if (node.isNull()) {
+            return; // an absent map, as the safetensors library reads it
+        }
+        if (!node.isObject()) {
+            throw new CheckpointException(path + ": safetensors __metadata__ must be an object of strings, got "
+                    + node.getNodeType().toString().toLowerCase(Locale.ROOT));
+        }
+        for (Map.Entry<String, JsonNode> m : node.properties()) {
+            if (!m.getValue().isTextual()) {
+                throw new CheckpointException(path + ": safetensors __metadata__ value '" + m.getKey()
+                        + "' must be a string, got " + m.getValue());
+            }
+            into.put(m.getKey(), m.getValue().asText());
+        }
+    }
+
+    /** Reads one tensor's dtype, shape and data_offsets, and checks that the range holds exactly the shape. */
+    private static Entry entry(Path path, String name, JsonNode info) {
+        String where = path + ": tensor '" + name + "'";
+        if (!info.isObject()) {
+            throw new CheckpointException(where + " must be an object with dtype, shape and data_offsets");
+        }
+        DType dtype = DType.fromSafetensors(info.path("dtype").asText());
+        if (dtype == null) {
+            throw new CheckpointException(where + " has unsupported dtype '" + info.path("dtype").asText() + "'");
+        }
+        JsonNode shapeNode = info.get("shape");
+        if (shapeNode == null || !shapeNode.isArray()) {
+            throw new CheckpointException(where + " lacks a shape (a list of dimensions)");
+        }
+        long[] shape = new long[shapeNode.size()];
+        for (int i = 0; i < shape.length; i++) {
+            shape[i] = nonNegativeInteger(shapeNode.get(i), where + " has dimension " + shapeNode.get(i)
+                    + "; dimensions must be non-negative integers");
+        }
+        JsonNode offs = info.get("data_offsets");
+        if (offs == null || !offs.isArray() || offs.size() != 2) {
+            throw new CheckpointException(where + " lacks data_offsets (a [begin, end] pair)");
+        }
+        String badOffsets = where + " has data_offsets " + offs + "; they must be two non-negative integers";
+        long begin = nonNegativeInteger(offs.get(0), badOffsets);
+        long end = nonNegativeInteger(offs.get(1), badOffsets);
+        if (end < begin) {
+            throw new CheckpointException(where + " has data_offsets [" + begin + ", " + end
+                    + "] that end before they begin; the file is corrupt");
+        }
+        long bytes;
+        try {
+            bytes = Math.multiplyExact(TensorData.numel(shape), dtype.byteSize());
+        } catch (ArithmeticException e) {
+            // The safetensors library refuses such shapes too (ValidationOverflow).
+            throw new CheckpointException(where + " has shape " + Arrays.toString(shape)
+                    + " whose size in bytes overflows a 64-bit integer; the file is corrupt");
+        }
+        if (end - begin != bytes) {
+            throw new CheckpointException(where + " has data_offsets [" + begin + ", " + end + "] holding "
+                    + (end - begin) + " bytes, but its shape " + Arrays.toString(shape) + " of " + dtype + " needs "
+                    + bytes + "; the file is corrupt");
+        }
+        return new Entry(name, dtype, shape, begin, end);
+    }
+
+    private static long nonNegativeInteger(JsonNode v, String error) {
+        if (v == null || !v.isIntegralNumber() || !v.canConvertToLong() || v.asLong() < 0) {
+            throw new CheckpointException(error);
+        }
+        return v.asLong();
+    }
+
+    /**
+     * The rule of the safetensors library (Metadata::validate and MetadataIncompleteBuffer): the
+     * tensors' byte ranges, in offset order, tile the data section from its first byte to its last,
+     * so that no byte belongs to two tensors and none to no tensor.
+     */
+    private static void checkLayout(Path path, List<Entry> entries, long dataSize) {
+        List<Entry> byOffset = new ArrayList<>(entries);
+        byOffset.sort(Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end));
+        long expected = 0;
+        Entry previous = null;
+        for (Entry t : byOffset) {
+            if (t.begin < expected) {
+                throw new CheckpointException(path + ": tensor '" + t.name + "' has data_offsets [" + t.begin + ", "
+                        + t.end + "] overlapping tensor '" + previous.name + "' [" + previous.begin + ", "
+                        + previous.end + "]; the file is corrupt");
+            }
+            if (t.begin > expected) {
+                throw new CheckpointException(path + ": tensor '" + t.name + "' starts at data byte " + t.begin
+                        + " but the tensors before it end at " + expected
+                        + "; safetensors data must be contiguous, the file is corrupt");
+            }
+            if (t.end > dataSize) {
+                throw new CheckpointException(path + ": tensor '" + t.name + "' has data_offsets [" + t.begin + ", "
+                        + t.end + "] past the end of the data (" + dataSize
+                        + " bytes); the file is truncated or corrupt");
+            }
+            expected = t.end;
+            previous = t;
+        }
+        if (expected != dataSize) {
+            throw new CheckpointException(path + ": the tensors end at data byte " + expected + " but the file holds "
+                    + dataSize + " data bytes; the file is corrupt");
         }
     }
 

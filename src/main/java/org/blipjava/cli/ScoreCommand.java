@@ -78,6 +78,12 @@ final class ScoreCommand implements Callable<Integer> {
 
     /** Reads an id -> list of captions file; candidates must have exactly one caption each. */
     static Map<String, List<String>> readCaptions(Path file, boolean candidates) throws IOException {
+        String shape = candidates ? "image ids to one-element lists with the caption to score"
+                : "image ids to lists of reference captions";
+        if (Files.isDirectory(file)) {
+            throw new IllegalArgumentException((candidates ? "--candidates " : "--references ") + file
+                    + ": is a directory; expected a JSON file mapping " + shape);
+        }
         JsonNode root;
         try {
             root = new ObjectMapper().readTree(Files.readString(file));
@@ -87,8 +93,6 @@ final class ScoreCommand implements Callable<Integer> {
         } catch (java.nio.charset.MalformedInputException e) {
             throw new IllegalArgumentException(file + ": not UTF-8 text", e);
         }
-        String shape = candidates ? "image ids to one-element lists with the caption to score"
-                : "image ids to lists of reference captions";
         if (root == null || !root.isObject()) {
             throw new IllegalArgumentException(file + ": expected a JSON object mapping " + shape);
         }

@@ -3,8 +3,6 @@ package org.blipjava.config;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -40,18 +38,7 @@ public record BlipConfig(
 
     /** Reads {@code config.json} of a model directory; errors name the file and the field. */
     public static BlipConfig read(Path configJson) throws IOException {
-        JsonNode root;
-        try {
-            root = new ObjectMapper().readTree(configJson.toFile());
-        } catch (NoSuchFileException | java.io.FileNotFoundException e) {
-            throw new ConfigException(configJson + ": not found; a model directory needs config.json");
-        } catch (IOException e) {
-            throw new ConfigException(configJson + ": not valid JSON: " + e.getMessage());
-        }
-        if (root == null || !root.isObject()) {
-            throw new ConfigException(configJson + ": not a JSON object");
-        }
-        return fromJson(root, configJson.toString());
+        return fromJson(ConfigFields.readObject(configJson), configJson.toString());
     }
 
     /** Parses a config.json tree; {@code source} names it in errors. */
@@ -61,7 +48,7 @@ public record BlipConfig(
             throw new ConfigException(source + ": model_type is '" + modelType + "', expected 'blip'");
         }
         BlipConfig d = defaults();
-        Fields f = new Fields(root, source);
+        ConfigFields f = new ConfigFields(root, source);
         // Legacy configs (transformers < 4.27) wrote text_config_dict / vision_config_dict.
         JsonNode textNode = firstObject(root, "text_config", "text_config_dict");
         JsonNode visionNode = firstObject(root, "vision_config", "vision_config_dict");
@@ -69,8 +56,8 @@ public record BlipConfig(
         root.path("architectures").forEach(n -> arch.add(n.asText()));
         return new BlipConfig(
                 arch,
-                f.integer("projection_dim", d.projectionDim()),
-                f.integer("image_text_hidden_size", d.imageTextHiddenSize()),
+                f.positive("projection_dim", d.projectionDim()),
+                f.positive("image_text_hidden_size", d.imageTextHiddenSize()),
                 f.number("logit_scale_init_value", d.logitScaleInitValue()),
                 f.number("label_smoothing", d.labelSmoothing()),
                 f.number("initializer_factor", d.initializerFactor()),
@@ -91,96 +78,51 @@ public record BlipConfig(
 
     static BlipTextConfig parseText(JsonNode n, String source) {
         BlipTextConfig d = BlipTextConfig.defaults();
-        Fields f = new Fields(n, source);
-        return new BlipTextConfig(
-                f.integer("vocab_size", d.vocabSize()),
-                f.integer("hidden_size", d.hiddenSize()),
-                f.integer("encoder_hidden_size", d.encoderHiddenSize()),
-                f.integer("intermediate_size", d.intermediateSize()),
-                f.integer("projection_dim", d.projectionDim()),
-                f.integer("num_hidden_layers", d.numHiddenLayers()),
-                f.integer("num_attention_heads", d.numAttentionHeads()),
-                f.integer("max_position_embeddings", d.maxPositionEmbeddings()),
+        ConfigFields f = new ConfigFields(n, source);
+        int vocab = f.positive("vocab_size", d.vocabSize());
+        BlipTextConfig c = new BlipTextConfig(
+                vocab,
+                f.positive("hidden_size", d.hiddenSize()),
+                f.positive("encoder_hidden_size", d.encoderHiddenSize()),
+                f.positive("intermediate_size", d.intermediateSize()),
+                f.positive("projection_dim", d.projectionDim()),
+                f.nonNegative("num_hidden_layers", d.numHiddenLayers()),
+                f.positive("num_attention_heads", d.numAttentionHeads()),
+                f.positive("max_position_embeddings", d.maxPositionEmbeddings()),
                 f.text("hidden_act", d.hiddenAct()),
                 f.number("layer_norm_eps", d.layerNormEps()),
                 f.number("hidden_dropout_prob", d.hiddenDropoutProb()),
                 f.number("attention_probs_dropout_prob", d.attentionProbsDropoutProb()),
                 f.number("initializer_range", d.initializerRange()),
-                f.integer("bos_token_id", d.bosTokenId()),
+                // The decoder starts from bos and pads with pad: both are rows of the word embeddings.
+                f.tokenId("bos_token_id", d.bosTokenId(), vocab),
                 f.integer("eos_token_id", d.eosTokenId()),
-                f.integer("pad_token_id", d.padTokenId()),
+                f.tokenId("pad_token_id", d.padTokenId(), vocab),
                 f.integer("sep_token_id", d.sepTokenId()),
                 f.bool("is_decoder", d.isDecoder()),
                 f.bool("use_cache", d.useCache()),
                 f.number("label_smoothing", d.labelSmoothing()));
+        f.requireHeadsDivide(c.hiddenSize(), c.numAttentionHeads());
+        return c;
     }
 
     static BlipVisionConfig parseVision(JsonNode n, String source) {
         BlipVisionConfig d = BlipVisionConfig.defaults();
-        Fields f = new Fields(n, source);
+        ConfigFields f = new ConfigFields(n, source);
         BlipVisionConfig c = new BlipVisionConfig(
-                f.integer("hidden_size", d.hiddenSize()),
-                f.integer("intermediate_size", d.intermediateSize()),
-                f.integer("projection_dim", d.projectionDim()),
-                f.integer("num_hidden_layers", d.numHiddenLayers()),
-                f.integer("num_attention_heads", d.numAttentionHeads()),
-                f.integer("image_size", d.imageSize()),
-                f.integer("patch_size", d.patchSize()),
+                f.positive("hidden_size", d.hiddenSize()),
+                f.positive("intermediate_size", d.intermediateSize()),
+                f.positive("projection_dim", d.projectionDim()),
+                f.nonNegative("num_hidden_layers", d.numHiddenLayers()),
+                f.positive("num_attention_heads", d.numAttentionHeads()),
+                f.positive("image_size", d.imageSize()),
+                f.positive("patch_size", d.patchSize()),
                 f.text("hidden_act", d.hiddenAct()),
                 f.number("layer_norm_eps", d.layerNormEps()),
                 f.number("attention_dropout", d.attentionDropout()),
                 f.number("initializer_range", d.initializerRange()));
-        if (c.hiddenSize() % c.numAttentionHeads() != 0) {
-            throw new ConfigException(source + ": hidden_size " + c.hiddenSize()
-                    + " is not a multiple of num_attention_heads " + c.numAttentionHeads());
-        }
+        f.requireHeadsDivide(c.hiddenSize(), c.numAttentionHeads());
+        f.requirePatchFits(c.imageSize(), c.patchSize());
         return c;
-    }
-
-    /** Typed field access with defaults and errors that name the field. */
-    private record Fields(JsonNode node, String source) {
-        int integer(String name, int dflt) {
-            JsonNode v = node.get(name);
-            if (v == null || v.isNull()) {
-                return dflt;
-            }
-            if (!v.canConvertToInt() || !(v.isIntegralNumber() || (v.isNumber() && v.asDouble() == Math.rint(v.asDouble())))) {
-                throw new ConfigException(source + ": field '" + name + "' must be an integer, got " + v);
-            }
-            return v.asInt();
-        }
-
-        double number(String name, double dflt) {
-            JsonNode v = node.get(name);
-            if (v == null || v.isNull()) {
-                return dflt;
-            }
-            if (!v.isNumber()) {
-                throw new ConfigException(source + ": field '" + name + "' must be a number, got " + v);
-            }
-            return v.asDouble();
-        }
-
-        String text(String name, String dflt) {
-            JsonNode v = node.get(name);
-            if (v == null || v.isNull()) {
-                return dflt;
-            }
-            if (!v.isTextual()) {
-                throw new ConfigException(source + ": field '" + name + "' must be a string, got " + v);
-            }
-            return v.asText();
-        }
-
-        boolean bool(String name, boolean dflt) {
-            JsonNode v = node.get(name);
-            if (v == null || v.isNull()) {
-                return dflt;
-            }
-            if (!v.isBoolean()) {
-                throw new ConfigException(source + ": field '" + name + "' must be true or false, got " + v);
-            }
-            return v.asBoolean();
-        }
     }
 }

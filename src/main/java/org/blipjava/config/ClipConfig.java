@@ -3,7 +3,6 @@ package org.blipjava.config;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,18 +32,7 @@ public record ClipConfig(ClipTextConfig text, ClipVisionConfig vision, int proje
 
     /** Reads a model directory's {@code config.json}; errors name the file and the field. */
     public static ClipConfig read(Path configJson) throws IOException {
-        JsonNode root;
-        try {
-            root = new ObjectMapper().readTree(configJson.toFile());
-        } catch (NoSuchFileException | java.io.FileNotFoundException e) {
-            throw new ConfigException(configJson + ": not found; a model directory needs config.json");
-        } catch (IOException e) {
-            throw new ConfigException(configJson + ": not valid JSON: " + e.getMessage());
-        }
-        if (root == null || !root.isObject()) {
-            throw new ConfigException(configJson + ": not a JSON object");
-        }
-        return fromJson(root, configJson.toString());
+        return fromJson(ConfigFields.readObject(configJson), configJson.toString());
     }
 
     /** Parses a config.json tree; {@code source} names it in errors. */
@@ -54,7 +42,7 @@ public record ClipConfig(ClipTextConfig text, ClipVisionConfig vision, int proje
             throw new ConfigException(source + ": model_type is '" + modelType + "', expected 'clip' (a CLIPModel)");
         }
         ClipConfig d = defaults();
-        Fields f = new Fields(root, source);
+        ConfigFields f = new ConfigFields(root, source);
         List<String> arch = new ArrayList<>();
         root.path("architectures").forEach(n -> arch.add(n.asText()));
         return new ClipConfig(
@@ -86,7 +74,7 @@ public record ClipConfig(ClipTextConfig text, ClipVisionConfig vision, int proje
 
     static ClipTextConfig parseText(JsonNode n, String source) {
         ClipTextConfig d = ClipTextConfig.defaults();
-        Fields f = new Fields(n, source);
+        ConfigFields f = new ConfigFields(n, source);
         ClipTextConfig c = new ClipTextConfig(
                 f.positive("vocab_size", d.vocabSize()),
                 f.positive("hidden_size", d.hiddenSize()),
@@ -103,13 +91,13 @@ public record ClipConfig(ClipTextConfig text, ClipVisionConfig vision, int proje
                 f.integer("pad_token_id", d.padTokenId()),
                 f.integer("bos_token_id", d.bosTokenId()),
                 f.integer("eos_token_id", d.eosTokenId()));
-        requireHeadsDivide(source, c.hiddenSize(), c.numAttentionHeads());
+        f.requireHeadsDivide(c.hiddenSize(), c.numAttentionHeads());
         return c;
     }
 
     static ClipVisionConfig parseVision(JsonNode n, String source) {
         ClipVisionConfig d = ClipVisionConfig.defaults();
-        Fields f = new Fields(n, source);
+        ConfigFields f = new ConfigFields(n, source);
         ClipVisionConfig c = new ClipVisionConfig(
                 f.positive("hidden_size", d.hiddenSize()),
                 f.positive("intermediate_size", d.intermediateSize()),
@@ -124,70 +112,8 @@ public record ClipConfig(ClipTextConfig text, ClipVisionConfig vision, int proje
                 f.number("attention_dropout", d.attentionDropout()),
                 f.number("initializer_range", d.initializerRange()),
                 f.number("initializer_factor", d.initializerFactor()));
-        requireHeadsDivide(source, c.hiddenSize(), c.numAttentionHeads());
-        if (c.patchSize() > c.imageSize()) {
-            throw new ConfigException(source + ": patch_size " + c.patchSize() + " is larger than image_size "
-                    + c.imageSize());
-        }
+        f.requireHeadsDivide(c.hiddenSize(), c.numAttentionHeads());
+        f.requirePatchFits(c.imageSize(), c.patchSize());
         return c;
-    }
-
-    private static void requireHeadsDivide(String source, int hidden, int heads) {
-        if (hidden % heads != 0) {
-            throw new ConfigException(source + ": hidden_size " + hidden + " is not a multiple of num_attention_heads "
-                    + heads);
-        }
-    }
-
-    /** Typed field access with defaults and errors that name the field. */
-    private record Fields(JsonNode node, String source) {
-        int integer(String name, int dflt) {
-            JsonNode v = node.get(name);
-            if (v == null || v.isNull()) {
-                return dflt;
-            }
-            if (!v.isNumber() || !v.canConvertToInt() || v.asDouble() != Math.rint(v.asDouble())) {
-                throw new ConfigException(source + ": field '" + name + "' must be an integer, got " + v);
-            }
-            return v.asInt();
-        }
-
-        int positive(String name, int dflt) {
-            int v = integer(name, dflt);
-            if (v < 1) {
-                throw new ConfigException(source + ": field '" + name + "' must be at least 1, got " + v);
-            }
-            return v;
-        }
-
-        int nonNegative(String name, int dflt) {
-            int v = integer(name, dflt);
-            if (v < 0) {
-                throw new ConfigException(source + ": field '" + name + "' must not be negative, got " + v);
-            }
-            return v;
-        }
-
-        double number(String name, double dflt) {
-            JsonNode v = node.get(name);
-            if (v == null || v.isNull()) {
-                return dflt;
-            }
-            if (!v.isNumber()) {
-                throw new ConfigException(source + ": field '" + name + "' must be a number, got " + v);
-            }
-            return v.asDouble();
-        }
-
-        String text(String name, String dflt) {
-            JsonNode v = node.get(name);
-            if (v == null || v.isNull()) {
-                return dflt;
-            }
-            if (!v.isTextual()) {
-                throw new ConfigException(source + ": field '" + name + "' must be a string, got " + v);
-            }
-            return v.asText();
-        }
     }
 }

@@ -3,7 +3,6 @@ package org.blipjava.config;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -168,18 +167,7 @@ public record FlavaConfig(
 
     /** Reads {@code config.json} of a model directory; errors name the file and the field. */
     public static FlavaConfig read(Path configJson) throws IOException {
-        JsonNode root;
-        try {
-            root = new ObjectMapper().readTree(configJson.toFile());
-        } catch (NoSuchFileException | java.io.FileNotFoundException e) {
-            throw new ConfigException(configJson + ": not found; a model directory needs config.json");
-        } catch (IOException e) {
-            throw new ConfigException(configJson + ": not valid JSON: " + e.getMessage());
-        }
-        if (root == null || !root.isObject()) {
-            throw new ConfigException(configJson + ": not a JSON object");
-        }
-        return fromJson(root, configJson.toString());
+        return fromJson(ConfigFields.readObject(configJson), configJson.toString());
     }
 
     /** Parses a config.json tree; {@code source} names it in errors. */
@@ -189,14 +177,14 @@ public record FlavaConfig(
             throw new ConfigException(source + ": model_type is '" + modelType + "', expected 'flava'");
         }
         FlavaConfig d = defaults();
-        Fields f = new Fields(root, source);
+        ConfigFields f = new ConfigFields(root, source);
         List<String> arch = new ArrayList<>();
         root.path("architectures").forEach(n -> arch.add(n.asText()));
         return new FlavaConfig(
                 arch,
-                f.integer("hidden_size", d.hiddenSize()),
+                f.positive("hidden_size", d.hiddenSize()),
                 f.number("layer_norm_eps", d.layerNormEps()),
-                f.integer("projection_dim", d.projectionDim()),
+                f.positive("projection_dim", d.projectionDim()),
                 f.bool("init_codebook", d.initCodebook()),
                 f.number("logit_scale_init_value", d.logitScaleInitValue()),
                 f.number("initializer_range", d.initializerRange()),
@@ -231,115 +219,60 @@ public record FlavaConfig(
 
     static ImageConfig parseImage(JsonNode n, String source) {
         ImageConfig d = ImageConfig.defaults();
-        Fields f = new Fields(n, source);
+        ConfigFields f = new ConfigFields(n, source);
         ImageConfig c = new ImageConfig(
-                f.integer("hidden_size", d.hiddenSize()),
-                f.integer("num_hidden_layers", d.numHiddenLayers()),
-                f.integer("num_attention_heads", d.numAttentionHeads()),
-                f.integer("intermediate_size", d.intermediateSize()),
+                f.positive("hidden_size", d.hiddenSize()),
+                f.nonNegative("num_hidden_layers", d.numHiddenLayers()),
+                f.positive("num_attention_heads", d.numAttentionHeads()),
+                f.positive("intermediate_size", d.intermediateSize()),
                 f.text("hidden_act", d.hiddenAct()),
                 f.number("layer_norm_eps", d.layerNormEps()),
-                f.integer("image_size", d.imageSize()),
-                f.integer("patch_size", d.patchSize()),
-                f.integer("num_channels", d.numChannels()),
+                f.positive("image_size", d.imageSize()),
+                f.positive("patch_size", d.patchSize()),
+                f.positive("num_channels", d.numChannels()),
                 f.bool("qkv_bias", d.qkvBias()),
                 f.bool("mask_token", d.maskToken()),
-                f.integer("vocab_size", d.vocabSize()));
-        checkHeads(source, c.hiddenSize(), c.numAttentionHeads());
-        if (c.patchSize() < 1 || c.imageSize() < c.patchSize()) {
-            throw new ConfigException(source + ": image_size " + c.imageSize() + " and patch_size " + c.patchSize()
-                    + " leave no patch");
-        }
+                f.positive("vocab_size", d.vocabSize()));
+        f.requireHeadsDivide(c.hiddenSize(), c.numAttentionHeads());
+        f.requirePatchFits(c.imageSize(), c.patchSize());
         return c;
     }
 
     static TextConfig parseText(JsonNode n, String source) {
         TextConfig d = TextConfig.defaults();
-        Fields f = new Fields(n, source);
+        ConfigFields f = new ConfigFields(n, source);
+        int vocab = f.positive("vocab_size", d.vocabSize());
         TextConfig c = new TextConfig(
-                f.integer("vocab_size", d.vocabSize()),
-                f.integer("type_vocab_size", d.typeVocabSize()),
-                f.integer("max_position_embeddings", d.maxPositionEmbeddings()),
+                vocab,
+                f.positive("type_vocab_size", d.typeVocabSize()),
+                f.positive("max_position_embeddings", d.maxPositionEmbeddings()),
                 f.text("position_embedding_type", d.positionEmbeddingType()),
-                f.integer("hidden_size", d.hiddenSize()),
-                f.integer("num_hidden_layers", d.numHiddenLayers()),
-                f.integer("num_attention_heads", d.numAttentionHeads()),
-                f.integer("intermediate_size", d.intermediateSize()),
+                f.positive("hidden_size", d.hiddenSize()),
+                f.nonNegative("num_hidden_layers", d.numHiddenLayers()),
+                f.positive("num_attention_heads", d.numAttentionHeads()),
+                f.positive("intermediate_size", d.intermediateSize()),
                 f.text("hidden_act", d.hiddenAct()),
                 f.number("layer_norm_eps", d.layerNormEps()),
-                f.integer("pad_token_id", d.padTokenId()),
+                // Padded positions are looked up in the word embeddings like any token.
+                f.tokenId("pad_token_id", d.padTokenId(), vocab),
                 f.bool("qkv_bias", d.qkvBias()));
-        checkHeads(source, c.hiddenSize(), c.numAttentionHeads());
+        f.requireHeadsDivide(c.hiddenSize(), c.numAttentionHeads());
         return c;
     }
 
     static MultimodalConfig parseMultimodal(JsonNode n, String source) {
         MultimodalConfig d = MultimodalConfig.defaults();
-        Fields f = new Fields(n, source);
+        ConfigFields f = new ConfigFields(n, source);
         MultimodalConfig c = new MultimodalConfig(
-                f.integer("hidden_size", d.hiddenSize()),
-                f.integer("num_hidden_layers", d.numHiddenLayers()),
-                f.integer("num_attention_heads", d.numAttentionHeads()),
-                f.integer("intermediate_size", d.intermediateSize()),
+                f.positive("hidden_size", d.hiddenSize()),
+                f.nonNegative("num_hidden_layers", d.numHiddenLayers()),
+                f.positive("num_attention_heads", d.numAttentionHeads()),
+                f.positive("intermediate_size", d.intermediateSize()),
                 f.text("hidden_act", d.hiddenAct()),
                 f.number("layer_norm_eps", d.layerNormEps()),
                 f.bool("qkv_bias", d.qkvBias()),
                 f.bool("use_cls_token", d.useClsToken()));
-        checkHeads(source, c.hiddenSize(), c.numAttentionHeads());
+        f.requireHeadsDivide(c.hiddenSize(), c.numAttentionHeads());
         return c;
-    }
-
-    private static void checkHeads(String source, int hidden, int heads) {
-        if (heads < 1 || hidden % heads != 0) {
-            throw new ConfigException(source + ": hidden_size " + hidden + " is not a multiple of num_attention_heads "
-                    + heads);
-        }
-    }
-
-    /** Typed field access with defaults and errors that name the field. */
-    private record Fields(JsonNode node, String source) {
-        int integer(String name, int dflt) {
-            JsonNode v = node.get(name);
-            if (v == null || v.isNull()) {
-                return dflt;
-            }
-            if (!v.isNumber() || !v.canConvertToInt() || v.asDouble() != Math.rint(v.asDouble())) {
-                throw new ConfigException(source + ": field '" + name + "' must be an integer, got " + v);
-            }
-            return v.asInt();
-        }
-
-        double number(String name, double dflt) {
-            JsonNode v = node.get(name);
-            if (v == null || v.isNull()) {
-                return dflt;
-            }
-            if (!v.isNumber()) {
-                throw new ConfigException(source + ": field '" + name + "' must be a number, got " + v);
-            }
-            return v.asDouble();
-        }
-
-        String text(String name, String dflt) {
-            JsonNode v = node.get(name);
-            if (v == null || v.isNull()) {
-                return dflt;
-            }
-            if (!v.isTextual()) {
-                throw new ConfigException(source + ": field '" + name + "' must be a string, got " + v);
-            }
-            return v.asText();
-        }
-
-        boolean bool(String name, boolean dflt) {
-            JsonNode v = node.get(name);
-            if (v == null || v.isNull()) {
-                return dflt;
-            }
-            if (!v.isBoolean()) {
-                throw new ConfigException(source + ": field '" + name + "' must be true or false, got " + v);
-            }
-            return v.asBoolean();
-        }
     }
 }

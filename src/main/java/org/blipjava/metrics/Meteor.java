@@ -1,8 +1,11 @@
 package org.blipjava.metrics;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
@@ -12,7 +15,9 @@ import java.util.Set;
  * <p>Alignment: every candidate/reference word pair is a possible match when the words are equal
  * (exact), have the same Snowball stem (stem) or share a WordNet synset (synonym). Matches that
  * are the only option for both of their words are fixed; the rest is resolved by METEOR's beam
- * search (beam 40). The default {@link SearchRule#METEOR_JAR} reproduces meteor-1.5.jar, which
+ * search (beam 40; a module proposes at most {@value #MAX_OPTIONS} matches for one reference word,
+ * the nearest, so that time and memory grow linearly with caption length; real captions never
+ * reach that bound, so their alignments are meteor-1.5.jar's). The default {@link SearchRule#METEOR_JAR} reproduces meteor-1.5.jar, which
  * coco-caption runs (so that scores are comparable with published ones): it adds the 0.5 search
  * weight of a stem or synonym match to an {@code int} total, so such a match counts nothing and
  * is dropped whenever leaving it out saves a chunk (e.g. "dogs running" against "dog runs" gets
@@ -31,6 +36,12 @@ import java.util.Set;
 public final class Meteor {
     /** Search beam of METEOR's aligner. */
     public static final int BEAM_SIZE = 40;
+    /**
+     * Most matches one module proposes for one reference word: the nearest to it. Only captions far
+     * longer than real ones (hundreds of words repeating a word) have more; trying them all made
+     * the search quadratic in the caption length.
+     */
+    public static final int MAX_OPTIONS = 40;
     private static final int EXACT = 0;
     private static final int STEM = 1;
     private static final int SYNONYM = 2;
@@ -82,7 +93,6 @@ public final class Meteor {
     private final Synonyms synonyms;
     private final Set<String> functionWords;
     private final SearchRule searchRule;
-    private final Comparator<Path> order;
 
     /**
      * Creates a scorer from its parts, with the {@link SearchRule#METEOR_JAR} search.
@@ -103,7 +113,6 @@ public final class Meteor {
         this.synonyms = Objects.requireNonNull(synonyms, "synonyms");
         this.functionWords = Set.copyOf(functionWords);
         this.searchRule = Objects.requireNonNull(searchRule, "searchRule");
-        this.order = orderFor(searchRule);
     }
 
     /** The same scorer with another alignment search rule (resources are shared). */
@@ -193,7 +202,7 @@ public final class Meteor {
 
     /** Aligns a tokenized candidate with a tokenized reference and counts the statistics. */
     public MeteorStats stats(List<String> test, List<String> reference) {
-        Match[] best = align(test, reference);
+        Match[] best = align(test, reference).matches();
         int[][] counts = new int[3][4];
         boolean[] fn1 = new boolean[test.size()];
         boolean[] fn2 = new boolean[reference.size()];
@@ -224,187 +233,355 @@ public final class Meteor {
     /** A possible match: reference position, candidate position, module. */
     private record Match(int ref, int test, int module) {}
 
-    /** Best alignment as an array indexed by reference position (null where unmatched). */
-    private Match[] align(List<String> w1, List<String> w2) {
+    /** The chosen matches by reference position (null where unmatched) and how many extensions the search weighed. */
+    private record Alignment(Match[] matches, long extensions) {}
+
+    /**
+     * Extensions of partial alignments the search weighed for this pair of tokenized sentences:
+     * the work it did, which {@link #MAX_OPTIONS} and the beam keep linear in the reference length.
+     */
+    long searchWork(List<String> test, List<String> reference) {
+        return align(test, reference).extensions();
+    }
+
+    /** Best alignment of a tokenized candidate ({@code w1}) with a tokenized reference ({@code w2}). */
+    private Alignment align(List<String> w1, List<String> w2) {
         int n1 = w1.size();
         int n2 = w2.size();
-        List<List<Match>> options = new ArrayList<>(n2);
-        for (int j = 0; j < n2; j++) {
-            options.add(new ArrayList<>());
+        // Whether two words match depends only on the words, so matching works on distinct candidate
+        // words ("types") and their positions instead of on every pair of positions, which is quadratic.
+        Map<String, Integer> typeIds = new HashMap<>();
+        List<String> types = new ArrayList<>();
+        int[] type1 = new int[n1];
+        for (int i = 0; i < n1; i++) {
+            type1[i] = typeIds.computeIfAbsent(w1.get(i), w -> {
+                types.add(w);
+                return types.size() - 1;
+            });
         }
-        int[] cov1 = new int[n1];
-        int[] cov2 = new int[n2];
-        for (int j = 0; j < n2; j++) {
-            for (int i = 0; i < n1; i++) {
-                if (w1.get(i).equals(w2.get(j))) {
-                    add(options, cov1, cov2, new Match(j, i, EXACT));
-                }
-            }
-        }
+        int[][] positions = positionsOf(type1, types.size());
         // Identical sentences need only exact matches (METEOR's guard against search errors).
-        if (!w1.equals(w2)) {
-            String[] s1 = w1.stream().map(stemmer::stem).toArray(String[]::new);
-            String[] s2 = w2.stream().map(stemmer::stem).toArray(String[]::new);
-            for (int j = 0; j < n2; j++) {
-                for (int i = 0; i < n1; i++) {
-                    if (s1[i].equals(s2[j]) && !w1.get(i).equals(w2.get(j))) {
-                        add(options, cov1, cov2, new Match(j, i, STEM));
-                    }
-                }
-            }
-            List<Set<String>> y1 = w1.stream().map(synonyms::synsets).toList();
-            List<Set<String>> y2 = w2.stream().map(synonyms::synsets).toList();
-            for (int j = 0; j < n2; j++) {
-                for (int i = 0; i < n1; i++) {
-                    if (!w1.get(i).equals(w2.get(j)) && intersects(y1.get(i), y2.get(j))) {
-                        add(options, cov1, cov2, new Match(j, i, SYNONYM));
-                    }
+        boolean exactOnly = w1.equals(w2);
+        Map<String, List<Integer>> typesByStem = new HashMap<>();
+        Map<String, List<Integer>> typesBySynset = new HashMap<>();
+        if (!exactOnly) {
+            for (int t = 0; t < types.size(); t++) {
+                typesByStem.computeIfAbsent(stemmer.stem(types.get(t)), k -> new ArrayList<>()).add(t);
+                for (String synset : synonyms.synsets(types.get(t))) {
+                    typesBySynset.computeIfAbsent(synset, k -> new ArrayList<>()).add(t);
                 }
             }
         }
-        Path start = new Path(n1, n2);
+        List<List<Match>> options = new ArrayList<>(n2);
+        int[] proposed = new int[n2]; // matches the modules propose for each reference word
+        int[] typeCoverage = new int[types.size()]; // the same for every position of a candidate type
+        int[] seen = new int[types.size()];
+        List<Integer> matched = new ArrayList<>();
         for (int j = 0; j < n2; j++) {
-            if (options.get(j).size() == 1) {
+            List<Match> opts = new ArrayList<>();
+            String word = w2.get(j);
+            Integer same = typeIds.get(word);
+            matched.clear();
+            if (same != null) {
+                matched.add(same);
+            }
+            proposed[j] += addOptions(opts, j, EXACT, matched, positions, typeCoverage);
+            if (!exactOnly) {
+                matched.clear();
+                for (int t : typesByStem.getOrDefault(stemmer.stem(word), List.of())) {
+                    if (same == null || t != same) {
+                        matched.add(t);
+                    }
+                }
+                proposed[j] += addOptions(opts, j, STEM, matched, positions, typeCoverage);
+                matched.clear();
+                for (String synset : synonyms.synsets(word)) {
+                    for (int t : typesBySynset.getOrDefault(synset, List.of())) {
+                        // A type sharing several synsets with the word is one match, not several.
+                        if ((same == null || t != same) && seen[t] != j + 1) {
+                            seen[t] = j + 1;
+                            matched.add(t);
+                        }
+                    }
+                }
+                proposed[j] += addOptions(opts, j, SYNONYM, matched, positions, typeCoverage);
+            }
+            options.add(opts);
+        }
+        // A match that is the only one proposed for both of its words is fixed before the search.
+        Match[] fixed = new Match[n2];
+        PositionSet used = PositionSet.empty(n1);
+        for (int j = 0; j < n2; j++) {
+            if (proposed[j] == 1) {
                 Match m = options.get(j).get(0);
-                if (cov2[j] == 1 && cov1[m.test] == 1) {
-                    start.matches[j] = m;
-                    start.used1[m.test] = true;
-                    start.used2[j] = true;
+                if (typeCoverage[type1[m.test]] == 1) {
+                    fixed[j] = m;
+                    used = used.with(m.test);
                 }
             }
         }
-        return search(options, start).matches;
+        return search(options, fixed, used);
     }
 
-    private static void add(List<List<Match>> options, int[] cov1, int[] cov2, Match m) {
-        options.get(m.ref).add(m);
-        cov1[m.test]++;
-        cov2[m.ref]++;
-    }
-
-    private static boolean intersects(Set<String> a, Set<String> b) {
-        Set<String> small = a.size() <= b.size() ? a : b;
-        Set<String> large = small == a ? b : a;
-        for (String x : small) {
-            if (large.contains(x)) {
-                return true;
-            }
+    /** Candidate positions of each type, ascending. */
+    private static int[][] positionsOf(int[] type1, int typeCount) {
+        int[] counts = new int[typeCount];
+        for (int t : type1) {
+            counts[t]++;
         }
-        return false;
+        int[][] out = new int[typeCount][];
+        for (int t = 0; t < typeCount; t++) {
+            out[t] = new int[counts[t]];
+            counts[t] = 0;
+        }
+        for (int i = 0; i < type1.length; i++) {
+            out[type1[i]][counts[type1[i]]++] = i;
+        }
+        return out;
     }
 
-    /** A partial alignment in the beam search (mutable, owned by the search). */
-    private static final class Path {
-        final Match[] matches;
-        final boolean[] used1;
-        final boolean[] used2;
-        int weighted;
-        int covered;
-        int chunks;
-        int idx;
-        int lastMatchEnd = -1;
-        int distance;
-
-        Path(int n1, int n2) {
-            matches = new Match[n2];
-            used1 = new boolean[n1];
-            used2 = new boolean[n2];
+    /**
+     * Adds the matches of reference word {@code j} with every position of the candidate types
+     * {@code matched} (in candidate order, as METEOR's matchers list them), at most
+     * {@link #MAX_OPTIONS} of them: the nearest to {@code j}. Counts each match, kept or not, in the
+     * coverage of its candidate type and returns how many there were.
+     */
+    private static int addOptions(List<Match> opts, int j, int module, List<Integer> matched, int[][] positions,
+            int[] typeCoverage) {
+        int total = 0;
+        for (int t : matched) {
+            total += positions[t].length;
+            typeCoverage[t]++;
         }
-
-        Path(Path p) {
-            matches = p.matches.clone();
-            used1 = p.used1.clone();
-            used2 = p.used2.clone();
-            weighted = p.weighted;
-            covered = p.covered;
-            chunks = p.chunks;
-            idx = p.idx;
-            lastMatchEnd = p.lastMatchEnd;
-            distance = p.distance;
+        if (total == 0) {
+            return 0;
         }
-
-        void take(Match m) {
-            // Both sides' weighted sizes, accumulated in integers as meteor-1.5.jar does.
-            weighted = (int) (weighted + JAR_SEARCH_WEIGHTS[m.module]);
-            weighted = (int) (weighted + JAR_SEARCH_WEIGHTS[m.module]);
-            covered += 2;
-            if (lastMatchEnd != -1 && m.test != lastMatchEnd) {
-                chunks++;
+        int[] chosen;
+        if (total <= MAX_OPTIONS) {
+            chosen = new int[total];
+            int k = 0;
+            for (int t : matched) {
+                System.arraycopy(positions[t], 0, chosen, k, positions[t].length);
+                k += positions[t].length;
             }
-            idx = m.ref + 1;
-            lastMatchEnd = m.test + 1;
+        } else {
+            // The nearest MAX_OPTIONS of all are among the nearest MAX_OPTIONS on each side of j in each type.
+            List<Integer> near = new ArrayList<>();
+            for (int t : matched) {
+                int[] p = positions[t];
+                int at = Arrays.binarySearch(p, j);
+                int from = at >= 0 ? at : -at - 1;
+                for (int k = Math.max(0, from - MAX_OPTIONS); k < Math.min(p.length, from + MAX_OPTIONS); k++) {
+                    near.add(p[k]);
+                }
+            }
+            near.sort(Comparator.comparingInt((Integer i) -> Math.abs(i - j)).thenComparingInt(i -> i));
+            chosen = near.subList(0, MAX_OPTIONS).stream().mapToInt(Integer::intValue).toArray();
+        }
+        Arrays.sort(chosen);
+        for (int i : chosen) {
+            opts.add(new Match(j, i, module));
+        }
+        return total;
+    }
+
+    /**
+     * A persistent set of candidate positions: {@link #with} returns a new set that shares every
+     * node it did not change, so that the many partial alignments of the search cost a few small
+     * nodes each instead of a copy of the sentence.
+     */
+    private static final class PositionSet {
+        // A 32-way trie whose leaves are 32 longs: 2048 positions a leaf.
+        private static final int LEAF_BITS = 11;
+        private static final int INNER_BITS = 5;
+        private final Object root;
+        private final int levels;
+
+        private PositionSet(Object root, int levels) {
+            this.root = root;
+            this.levels = levels;
+        }
+
+        static PositionSet empty(int capacity) {
+            int levels = 0;
+            while (levels < 5 && ((long) capacity >>> (LEAF_BITS + INNER_BITS * levels)) > 0) {
+                levels++;
+            }
+            return new PositionSet(null, levels);
+        }
+
+        boolean contains(int i) {
+            Object node = root;
+            for (int level = levels; level > 0 && node != null; level--) {
+                node = ((Object[]) node)[slot(i, level)];
+            }
+            return node != null && (((long[]) node)[(i >>> 6) & 31] & (1L << i)) != 0;
+        }
+
+        PositionSet with(int i) {
+            return new PositionSet(with(root, levels, i), levels);
+        }
+
+        private static Object with(Object node, int level, int i) {
+            if (level == 0) {
+                long[] leaf = node == null ? new long[32] : ((long[]) node).clone();
+                leaf[(i >>> 6) & 31] |= 1L << i;
+                return leaf;
+            }
+            Object[] inner = node == null ? new Object[32] : ((Object[]) node).clone();
+            int s = slot(i, level);
+            inner[s] = with(inner[s], level - 1, i);
+            return inner;
+        }
+
+        private static int slot(int i, int level) {
+            return (i >>> (LEAF_BITS + INNER_BITS * (level - 1))) & 31;
         }
     }
 
-    private static Comparator<Path> orderFor(SearchRule rule) {
-        return (x, y) -> {
-            int a = rule == SearchRule.COVERED_WORDS ? x.covered : x.weighted;
-            int b = rule == SearchRule.COVERED_WORDS ? y.covered : y.weighted;
-            if (a != b) {
-                return b > a ? 1 : -1;
+    /** The matches a partial alignment took, newest first (shared with the paths it came from). */
+    private record Taken(Match match, Taken previous) {}
+
+    /**
+     * A partial alignment of the search. {@code gain} ranks it first: words covered by its matches
+     * ({@link SearchRule#COVERED_WORDS}) or meteor-1.5.jar's truncated weighted total.
+     */
+    private record Path(Taken taken, PositionSet used, int gain, int chunks, int lastMatchEnd, int distance) {}
+
+    /**
+     * The {@link #BEAM_SIZE} best extensions of one step of the search, in the order METEOR's
+     * stable sort of all of them would put them: more gain, then fewer chunks, then less distance,
+     * then the one proposed first. Extensions are only kept as their parent and numbers; the beam
+     * builds paths from the few that survive.
+     */
+    private static final class Beam {
+        final Path[] parents = new Path[BEAM_SIZE];
+        final Match[] matches = new Match[BEAM_SIZE];
+        final int[] gains = new int[BEAM_SIZE];
+        final int[] chunks = new int[BEAM_SIZE];
+        final int[] lastMatchEnds = new int[BEAM_SIZE];
+        final int[] distances = new int[BEAM_SIZE];
+        int size;
+        long offered;
+
+        /** Offers {@code parent} extended by {@code match} (null: by nothing) with the given numbers. */
+        void offer(Path parent, Match match, int gain, int chunk, int lastMatchEnd, int distance) {
+            offered++;
+            // Later offers lose ties, so the new one goes after every entry that is not worse.
+            int at = size;
+            while (at > 0 && worse(gains[at - 1], chunks[at - 1], distances[at - 1], gain, chunk, distance)) {
+                at--;
             }
-            if (x.chunks != y.chunks) {
-                return Integer.compare(x.chunks, y.chunks);
+            if (at == BEAM_SIZE) {
+                return;
             }
-            return Integer.compare(x.distance, y.distance);
-        };
+            int last = Math.min(size, BEAM_SIZE - 1);
+            for (int k = last; k > at; k--) {
+                parents[k] = parents[k - 1];
+                matches[k] = matches[k - 1];
+                gains[k] = gains[k - 1];
+                chunks[k] = chunks[k - 1];
+                lastMatchEnds[k] = lastMatchEnds[k - 1];
+                distances[k] = distances[k - 1];
+            }
+            parents[at] = parent;
+            matches[at] = match;
+            gains[at] = gain;
+            chunks[at] = chunk;
+            lastMatchEnds[at] = lastMatchEnd;
+            distances[at] = distance;
+            size = Math.min(size + 1, BEAM_SIZE);
+        }
+
+        private static boolean worse(int gainA, int chunksA, int distanceA, int gainB, int chunksB, int distanceB) {
+            if (gainA != gainB) {
+                return gainA < gainB;
+            }
+            if (chunksA != chunksB) {
+                return chunksA > chunksB;
+            }
+            return distanceA > distanceB;
+        }
+
+        /** The surviving extensions as paths, best first. */
+        List<Path> paths() {
+            List<Path> out = new ArrayList<>(size);
+            for (int k = 0; k < size; k++) {
+                Path p = parents[k];
+                Match m = matches[k];
+                Taken taken = m == null ? p.taken() : new Taken(m, p.taken());
+                PositionSet used = m == null || p.used().contains(m.test) ? p.used() : p.used().with(m.test);
+                out.add(new Path(taken, used, gains[k], chunks[k], lastMatchEnds[k], distances[k]));
+            }
+            return out;
+        }
     }
 
-    private Path search(List<List<Match>> options, Path start) {
+    /** What a match adds to a path's {@code gain}. */
+    private int gain(int module) {
+        if (searchRule == SearchRule.COVERED_WORDS) {
+            return 2;
+        }
+        // meteor-1.5.jar adds the module weight for each side to an int total: an int plus w truncates to
+        // the int plus (int) w, so a match with weight 0.5 adds nothing.
+        return 2 * (int) JAR_SEARCH_WEIGHTS[module];
+    }
+
+    /**
+     * METEOR's beam search over the reference words from left to right: at each word every path in
+     * the beam takes its fixed match, or tries each unused match of the word and leaving the word
+     * unmatched; the best {@link #BEAM_SIZE} extensions go on.
+     */
+    private Alignment search(List<List<Match>> options, Match[] fixed, PositionSet fixedUsed) {
         int n2 = options.size();
-        List<Path> next = new ArrayList<>();
-        next.add(start);
-        for (int current = 0; current <= n2; current++) {
-            List<Path> paths = next;
-            next = new ArrayList<>();
-            paths.sort(order); // stable, as METEOR's Collections.sort
-            for (int rank = 0; rank < BEAM_SIZE && rank < paths.size(); rank++) {
-                Path path = paths.get(rank);
-                if (current == n2) {
-                    if (path.lastMatchEnd != -1) {
-                        path.chunks++;
-                    }
-                    next.add(path);
+        List<Path> beam = List.of(new Path(null, fixedUsed, 0, 0, -1, 0));
+        long extensions = 0;
+        for (int current = 0; current < n2; current++) {
+            Beam next = new Beam();
+            for (Path path : beam) {
+                Match f = fixed[current];
+                if (f != null) {
+                    next.offer(path, f, path.gain() + gain(f.module), path.chunks() + continues(path, f),
+                            f.test + 1, path.distance() + Math.abs(f.ref - f.test));
                     continue;
                 }
-                if (path.used2[current]) {
-                    if (current < path.idx) {
-                        next.add(path);
-                    } else if (path.matches[path.idx] != null) {
-                        Match m = path.matches[path.idx];
-                        path.take(m);
-                        path.distance += Math.abs(m.ref - m.test);
-                        next.add(path);
-                    }
-                    continue;
-                }
+                int distance = path.distance();
                 for (Match m : options.get(current)) {
-                    if (path.used1[m.test] || path.used2[m.ref]) {
+                    if (path.used().contains(m.test)) {
                         continue;
                     }
-                    Path p = new Path(path);
-                    p.used1[m.test] = true;
-                    p.used2[m.ref] = true;
-                    p.matches[current] = m;
-                    p.take(m);
+                    next.offer(path, m, path.gain() + gain(m.module), path.chunks() + continues(path, m),
+                            m.test + 1, distance);
                     // METEOR adds this distance to the path it branched from, not the new one;
                     // kept because it decides ties between otherwise equal alignments.
-                    path.distance += Math.abs(m.ref - m.test);
-                    next.add(p);
+                    distance += Math.abs(m.ref - m.test);
                 }
-                if (path.lastMatchEnd != -1) {
-                    path.chunks++;
-                    path.lastMatchEnd = -1;
-                }
-                path.idx++;
-                next.add(path);
+                next.offer(path, null, path.gain(), path.chunks() + (path.lastMatchEnd() != -1 ? 1 : 0), -1,
+                        distance);
             }
-            if (next.isEmpty()) {
-                next.add(paths.get(0));
+            extensions += next.offered;
+            beam = next.paths();
+        }
+        // Close each path's last chunk; the first of the best wins, as after METEOR's stable sort.
+        Path best = null;
+        int bestChunks = 0;
+        for (Path p : beam) {
+            int c = p.chunks() + (p.lastMatchEnd() != -1 ? 1 : 0);
+            if (best == null || Beam.worse(best.gain(), bestChunks, best.distance(), p.gain(), c, p.distance())) {
+                best = p;
+                bestChunks = c;
             }
         }
-        next.sort(order);
-        return next.get(0);
+        Match[] matches = new Match[n2];
+        for (Taken t = best.taken(); t != null; t = t.previous()) {
+            matches[t.match().ref] = t.match();
+        }
+        return new Alignment(matches, extensions);
+    }
+
+    /** 1 when taking {@code m} starts a new chunk of {@code path}: it does not continue the last match. */
+    private static int continues(Path path, Match m) {
+        return path.lastMatchEnd() != -1 && m.test != path.lastMatchEnd() ? 1 : 0;
     }
 
     /** Chunks of an alignment: maximal runs adjacent in both sentences and in the same order. */

@@ -233,6 +233,15 @@ class PytorchCheckpointTest {
             new Case("short_storage.bin", new Pickle().proto(2).op('}').str("k")
                     .tensorV2("FloatStorage", "0", 4, 0, two, new long[] {1}).op('s').stop().bytes(),
                     Map.of("0", TorchFiles.f32(1, 2)), "truncated or corrupt"),
+            // Sizes whose products overflow 64 bits name the tensor or storage, not "long overflow".
+            new Case("huge_size.bin", new Pickle().proto(2).op('}').str("k")
+                    .tensorV2("FloatStorage", "0", 2, 0, new long[] {1L << 32, 1L << 32}, new long[] {1L << 32, 1})
+                    .op('s').stop().bytes(), Map.of("0", TorchFiles.f32(1, 2)),
+                    "tensor of size [4294967296, 4294967296] with stride [4294967296, 1] on storage '0' has an extent"
+                    + " that overflows a 64-bit integer"),
+            new Case("huge_storage.bin", new Pickle().proto(2).op('}').str("k")
+                    .tensorV2("FloatStorage", "0", 1L << 62, 0, two, new long[] {1}).op('s').stop().bytes(),
+                    Map.of("0", TorchFiles.f32(1, 2)), "storage '0' claims 4611686018427387904 elements of FloatStorage"),
             new Case("missing_storage.bin", new Pickle().proto(2).op('}').str("k")
                     .tensorV2("FloatStorage", "9", 2, 0, two, new long[] {1}).op('s').stop().bytes(),
                     Map.of("0", TorchFiles.f32(1, 2)), "data/9"),

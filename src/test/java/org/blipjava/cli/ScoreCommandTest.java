@@ -153,6 +153,11 @@ class ScoreCommandTest {
                 "image id '1': expected a list of caption strings");
         assertError(run("score", "--references", tmp.resolve("missing.json").toString(), "--candidates",
                 cands.toString()), "missing.json: no such file");
+        // A folder where a file is expected names the option and what it takes, not "Is a directory".
+        assertError(run("score", "--references", tmp.toString(), "--candidates", cands.toString()),
+                "--references " + tmp + ": is a directory; expected a JSON file mapping image ids to lists");
+        assertError(run("score", "--references", refs.toString(), "--candidates", tmp.toString()),
+                "--candidates " + tmp + ": is a directory; expected a JSON file");
         CliRun noArgs = run("score");
         assertThat(noArgs.exit()).isEqualTo(Main.EXIT_USAGE);
         assertThat(noArgs.err()).contains("--references");
