@@ -38,15 +38,17 @@ import picocli.CommandLine.Spec;
 
 /** {@code blip train}: fine-tunes a captioning or VQA model, with resumable checkpoints. */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Fine-tunes a BLIP captioning model (BlipForConditionalGeneration, --task caption), VQA model",
-            "(BlipForQuestionAnswering, --task vqa) or retrieval model (BlipForImageTextRetrieval, --task retrieval)",
-            "with BLIP's recipe: LM loss with label smoothing (caption, vqa) or ITC with momentum distillation and a",
-            "feature queue plus ITM with hard negatives (retrieval); AdamW, linear warm-up then cosine decay,",
-            "random resized crops and flips, then RandAugment(2, 5).",
-            "Writes resumable checkpoints to OUTPUT/checkpoints/step-N/ (each a loadable model directory) and the",
-            "trained model to OUTPUT/final/. Caption and retrieval data: Karpathy COCO/Flickr JSON, BLIP's [{image, caption}]",
-            "lists, or the Flickr30k CSV; VQA data: BLIP's [{image, question, answer: [..]}] lists. Settings may also come from --config FILE, a JSON object keyed by the long flag",
-            "names without dashes (flags on the command line win)."})
+        description = {"Fine-tunes a BLIP captioning model (BlipForConditionalGeneration, --task caption), VQA model"
+                + " (BlipForQuestionAnswering, --task vqa) or retrieval model (BlipForImageTextRetrieval, --task"
+                + " retrieval) with BLIP's recipe: LM loss with label smoothing (caption, vqa) or ITC with momentum"
+                + " distillation and a feature queue plus ITM with hard negatives (retrieval); AdamW, linear warm-up"
+                + " then cosine decay, random resized crops and flips, then RandAugment(2, 5).",
+            "Writes resumable checkpoints to OUTPUT/checkpoints/step-N/ (each a loadable model directory) and the"
+                + " trained model to OUTPUT/final/.",
+            "Caption and retrieval data: Karpathy COCO/Flickr JSON, BLIP's [{image, caption}] lists, or the"
+                + " Flickr30k CSV; VQA data: BLIP's [{image, question, answer: [..]}] lists.",
+            "Settings may also come from --config FILE, a JSON object keyed by the long flag names without dashes"
+                + " (flags on the command line win)."})
 final class TrainCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
