@@ -54,8 +54,8 @@ final class BenchCommand implements Callable<Integer> {
             description = "Python with torch for --torch (default: ${DEFAULT-VALUE}).")
     String python;
 
-    @Option(names = "--torch-script", defaultValue = "bench/torch_baseline.py", paramLabel = "FILE",
-            description = "The baseline script (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--torch-script", paramLabel = "FILE",
+            description = "The baseline script (default: the copy of bench/torch_baseline.py built into blip).")
     Path torchScript;
 
     @Override
