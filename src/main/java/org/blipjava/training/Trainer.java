@@ -295,8 +295,6 @@ public final class Trainer {
         JsonNode state;
         try {
             state = JSON.readTree(stateFile.toFile());
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            return new Inspection(dir, null, stateFile + ": not valid JSON (" + e.getOriginalMessage() + ")");
         } catch (IOException e) {
             return new Inspection(dir, null, naming(stateFile, e));
         }
@@ -332,27 +330,27 @@ public final class Trainer {
      */
     private static String stateProblem(JsonNode state, Path dir) {
         if (state == null || !state.isObject()) {
-            return "not a JSON object; the checkpoint is damaged";
+            return "not a JSON object";
         }
         if (!state.path("task").isTextual()) {
-            return "no \"task\" name; the checkpoint is damaged";
+            return "no \"task\" name";
         }
         for (String key : List.of("step", "optimizer_steps", "epoch", "cursor", "rng_state")) {
             JsonNode v = state.get(key);
             if (v == null || !v.canConvertToLong() || !v.isIntegralNumber() || !key.equals("rng_state") && v.asLong() < 0) {
-                return "\"" + key + "\" is missing or not a whole number; the checkpoint is damaged";
+                return "\"" + key + "\" is missing or not a whole number";
             }
         }
         if (!state.path("settings").isObject()) {
-            return "no \"settings\" object; the checkpoint is damaged";
+            return "no \"settings\" object";
         }
         JsonNode order = state.path("order");
         if (!order.isArray() || !allMatch(order, JsonNode::isIntegralNumber)) {
-            return "\"order\" is missing or not a list of whole numbers; the checkpoint is damaged";
+            return "\"order\" is missing or not a list of whole numbers";
         }
         JsonNode losses = state.path("losses");
         if (!losses.isArray() || !allMatch(losses, JsonNode::isNumber)) {
-            return "\"losses\" is missing or not a list of numbers; the checkpoint is damaged";
+            return "\"losses\" is missing or not a list of numbers";
         }
         long step = state.get("step").asLong();
         long named = Long.parseLong(dir.getFileName().toString().substring("step-".length()));
@@ -360,10 +358,10 @@ public final class Trainer {
             return "it is the state of step " + step + ", not of step " + named + " as its directory is named";
         }
         if (losses.size() != step) {
-            return "it holds " + losses.size() + " losses for " + step + " steps; the checkpoint is damaged";
+            return "it holds " + losses.size() + " losses for " + step + " steps";
         }
         if (state.get("cursor").asLong() > order.size()) {
-            return "its data position is past the end of its data order; the checkpoint is damaged";
+            return "its data position is past the end of its data order";
         }
         return null;
     }
@@ -380,6 +378,8 @@ public final class Trainer {
     /** The message of an error reading {@code file}, naming the file (a parser's own message may not). */
     private static String naming(Path file, Exception e) {
         String msg = e instanceof java.nio.file.NoSuchFileException ? "no such file"
+                : e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? "not valid JSON ("
+                        + j.getOriginalMessage() + ")" // its full message adds a location on a second line
                 : e.getMessage() == null || e.getMessage().isBlank() ? e.getClass().getSimpleName() : e.getMessage();
         return msg.contains(file.toString()) ? msg : file + ": " + msg;
     }
