@@ -46,7 +46,8 @@ public final class Benchmark {
      * @param seed      seed of the random weights and inputs
      * @param torch     also run the PyTorch baseline
      * @param python    the Python interpreter with torch (Debian's {@code /usr/bin/python3})
-     * @param torchScript the baseline script ({@code bench/torch_baseline.py})
+     * @param torchScript the baseline script, or null for the copy of {@code bench/torch_baseline.py}
+     *                    built into the jar (found from any working directory)
      * @param sections    which parts to run
      * @param precision   how the models store their weights (the matrix-product figures stay float32)
      */
@@ -108,12 +109,15 @@ public final class Benchmark {
         BenchShapes s = options.shapes();
         boolean wantsTorch = options.torch() && (options.sections().contains(Section.CAPTION)
                 || options.sections().contains(Section.RETRIEVAL) || options.sections().contains(Section.CLIP));
+        if (wantsTorch) {
+            TorchBaseline.checkScript(options); // before minutes of matrix products, not after
+        }
         try (Parallel parallel = new Parallel(options.threads())) {
             if (options.sections().contains(Section.MATMUL)) {
                 matmuls(parallel);
             }
             if (wantsTorch) {
-                stage("starting the PyTorch baseline (" + options.torchScript() + ")");
+                stage("starting the PyTorch baseline (" + TorchBaseline.describe(options) + ")");
                 try (TorchBaseline torch = TorchBaseline.start(options, progress)) {
                     notes.addAll(torch.notes());
                     modelSections(parallel, torch);

@@ -5,11 +5,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -20,6 +24,9 @@ import org.blipjava.config.ClipVisionConfig;
 /**
  * {@code bench/torch_baseline.py --serve} as a subprocess that runs one workload per request.
  *
+ * <p>The build copies the script into the jar ({@link #BUILT_IN}); without {@code --torch-script}
+ * that copy is written to a temporary file for the run, so the command works from any directory.
+ *
  * <p>The Java benchmark alternates these runs with its own, so on a shared machine both sides are
  * timed in the same moments: running the whole baseline minutes after the Java half made the
  * ratios depend on whatever else the machine did in between. The script times each run itself,
@@ -27,6 +34,8 @@ import org.blipjava.config.ClipVisionConfig;
  */
 final class TorchBaseline implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The class-path resource, beside this class, that the build copies {@code bench/torch_baseline.py} to. */
+    static final String BUILT_IN = "torch_baseline.py";
 
     private final Process process;
     private final BufferedReader replies;
@@ -34,10 +43,13 @@ final class TorchBaseline implements AutoCloseable {
     private final Thread stderrPump;
     private final List<String> notes = new ArrayList<>();
     private final String command;
+    /** The temporary copy of the built-in script this run executes, deleted on close; null for --torch-script. */
+    private final Path extracted;
 
-    private TorchBaseline(Process process, String command, PrintWriter progress) {
+    private TorchBaseline(Process process, String command, PrintWriter progress, Path extracted) {
         this.process = process;
         this.command = command;
+        this.extracted = extracted;
         this.replies = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
         this.requests = new java.io.OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
         this.stderrPump = Thread.ofVirtual().start(() -> {
@@ -61,11 +73,18 @@ final class TorchBaseline implements AutoCloseable {
      * has built its vision tower and says it is ready.
      */
     static TorchBaseline start(Benchmark.Options options, PrintWriter progress) {
-        if (!Files.isRegularFile(options.torchScript())) {
-            throw new IllegalArgumentException("PyTorch baseline script " + options.torchScript()
-                    + " not found; run from the repository root or pass --torch-script");
+        checkScript(options);
+        Path extracted = null;
+        Path script = options.torchScript();
+        if (script == null) {
+            try {
+                script = extracted = extract();
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write the PyTorch baseline script to a temporary file ("
+                        + e.getMessage() + ")", e);
+            }
         }
-        List<String> cmd = List.of(options.python(), options.torchScript().toString(), "--serve",
+        List<String> cmd = List.of(options.python(), script.toString(), "--serve",
                 "--threads", Integer.toString(options.threads()), "--seed", Long.toString(options.seed()),
                 "--shapes", shapesJson(options.shapes()));
         ProcessBuilder pb = new ProcessBuilder(cmd);
@@ -77,10 +96,11 @@ final class TorchBaseline implements AutoCloseable {
         try {
             p = pb.start();
         } catch (IOException e) {
+            deleteQuietly(extracted);
             throw new IllegalStateException("cannot start " + options.python() + " for the PyTorch baseline ("
                     + e.getMessage() + "); install python3-torch or pass --python", e);
         }
-        TorchBaseline b = new TorchBaseline(p, options.python() + " " + options.torchScript(), progress);
+        TorchBaseline b = new TorchBaseline(p, options.python() + " " + describe(options), progress, extracted);
         try {
             JsonNode ready = b.reply("start-up");
             if (!ready.path("ready").asBoolean()) {
@@ -92,6 +112,52 @@ final class TorchBaseline implements AutoCloseable {
         } catch (RuntimeException e) {
             b.close();
             throw e;
+        }
+    }
+
+    /**
+     * Fails fast when the baseline script cannot be had: a --torch-script that does not exist, or a
+     * jar built without the script.
+     */
+    static void checkScript(Benchmark.Options options) {
+        if (options.torchScript() != null) {
+            if (!Files.isRegularFile(options.torchScript())) {
+                throw new IllegalArgumentException("--torch-script " + options.torchScript() + ": no such file;"
+                        + " leave the option out to run the baseline built into blip");
+            }
+        } else if (TorchBaseline.class.getResource(BUILT_IN) == null) {
+            throw new IllegalStateException("the PyTorch baseline script is not built into this blip ("
+                    + BUILT_IN + " is not on the class path); rebuild with ./mvnw -DskipTests package, or pass"
+                    + " --torch-script bench/torch_baseline.py");
+        }
+    }
+
+    /** The script the options name, for messages. */
+    static String describe(Benchmark.Options options) {
+        return options.torchScript() == null ? "bench/torch_baseline.py, built in" : options.torchScript().toString();
+    }
+
+    /** Writes the built-in script to a temporary file. */
+    private static Path extract() throws IOException {
+        Path tmp = Files.createTempFile("blip-torch_baseline-", ".py");
+        try (InputStream in = TorchBaseline.class.getResourceAsStream(BUILT_IN)) {
+            Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException | RuntimeException e) {
+            deleteQuietly(tmp);
+            throw e;
+        }
+        // Should this JVM end without closing the baseline, the copy still goes.
+        tmp.toFile().deleteOnExit();
+        return tmp;
+    }
+
+    private static void deleteQuietly(Path file) {
+        if (file != null) {
+            try {
+                Files.deleteIfExists(file);
+            } catch (IOException ignored) {
+                // a temporary file; deleteOnExit tries again
+            }
         }
     }
 
@@ -176,6 +242,8 @@ final class TorchBaseline implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             process.destroyForcibly();
+        } finally {
+            deleteQuietly(extracted);
         }
     }
 

@@ -13,9 +13,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code blip bench}: speed and memory on a BLIP-base-shaped model with random weights. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Times the vision encoder, captioning (greedy and beam), ITM and ITC on a model with BLIP-base shapes,",
-            "CLIP ViT-B/32 image embeddings (batch 8, 224x224), both with seeded random weights (no download),",
-            "and matrix products next to OpenBLAS sgemm.",
+        description = {"Times the vision encoder, captioning (greedy and beam), ITM and ITC on a model with BLIP-base"
+                + " shapes, CLIP ViT-B/32 image embeddings (batch 8, 224x224), both with seeded random weights (no"
+                + " download), and matrix products next to OpenBLAS sgemm.",
             "With --torch, runs the PyTorch baseline script in the same run so every figure is a ratio.",
             "Progress goes to stderr, the table (or --json) to stdout."})
 final class BenchCommand implements Callable<Integer> {
@@ -54,8 +54,8 @@ final class BenchCommand implements Callable<Integer> {
             description = "Python with torch for --torch (default: ${DEFAULT-VALUE}).")
     String python;
 
-    @Option(names = "--torch-script", defaultValue = "bench/torch_baseline.py", paramLabel = "FILE",
-            description = "The baseline script (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--torch-script", paramLabel = "FILE",
+            description = "The baseline script (default: the copy of bench/torch_baseline.py built into blip).")
     Path torchScript;
 
     @Override

@@ -33,11 +33,12 @@ import picocli.CommandLine.Spec;
 
 /** {@code blip capfilt}: bootstraps a cleaner dataset from noisy image-text pairs (BLIP's CapFilt). */
 @Command(name = "capfilt", mixinStandardHelpOptions = true,
-        description = {"CapFilt: a captioner writes synthetic captions for every image (nucleus sampling, seeded",
-            "per image), a filter scores them and the web captions with ITM and ITC, and the captions with",
-            "ITM >= --threshold (or the --top-k best per image) form the new dataset, written in the input's",
-            "format with decisions.jsonl, report.html and scores.png. The output is written in shards; run",
-            "the same command again to resume an interrupted run. --output must lie outside --input.",
+        description = {"CapFilt: a captioner writes synthetic captions for every image (nucleus sampling, seeded per"
+                + " image), a filter scores them and the web captions with ITM and ITC, and the captions with ITM >="
+                + " --threshold (or the --top-k best per image) form the new dataset, in the input's format, with"
+                + " decisions.jsonl, report.html and scores.png beside it.",
+            "The output is written in shards; run the same command again to resume an interrupted run. --output must"
+                + " lie outside --input.",
             "Exit code 1: some images failed or some of a .tar shard could not be read (the rest is used).",
             "'blip capfilt benchmark' measures the filter on generated images with injected wrong captions."},
         subcommands = CapfiltCommand.Benchmark.class)
@@ -225,10 +226,11 @@ final class CapfiltCommand implements Callable<Integer> {
 
     /** {@code blip capfilt benchmark}: the filter's precision and recall against injected noise. */
     @Command(name = "benchmark", mixinStandardHelpOptions = true,
-            description = {"Renders images of coloured shapes with their captions, replaces --noise of the captions",
-                "with wrong ones, fine-tunes the filter on a separate clean split (as 'blip train --task retrieval':",
-                "ITC with momentum encoders and a feature queue, ITM with hard negatives), runs CapFilt and",
-                "reports how well the removed web captions match the injected noise (benchmark.md in OUT)."})
+            description = {"Renders images of coloured shapes with their captions, replaces --noise of the captions"
+                    + " with wrong ones, fine-tunes the filter on a separate clean split (as 'blip train --task"
+                    + " retrieval': ITC with momentum encoders and a feature queue, ITM with hard negatives), runs"
+                    + " CapFilt and reports how well the removed web captions match the injected noise (benchmark.md"
+                    + " in OUT)."})
     static final class Benchmark implements Callable<Integer> {
         @Spec
         CommandSpec spec;

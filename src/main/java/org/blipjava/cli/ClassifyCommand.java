@@ -18,8 +18,8 @@ import picocli.CommandLine.Parameters;
 /** {@code blip classify}: zero-shot classification with CLIP's prompt templates. */
 @Command(name = "classify", mixinStandardHelpOptions = true,
         description = {"Zero-shot image classification: which label fits each image best.",
-            "Each label is written into every --template, embedded, and averaged over the templates;",
-            "probabilities are the softmax over labels of the model's logit scale times the cosine.",
+            "Each label is written into every --template, embedded, and averaged over the templates; probabilities"
+                + " are the softmax over labels of the model's logit scale times the cosine.",
             "Takes CLIP, FLAVA and BLIP (retrieval or BlipModel) checkpoints.",
             "Default model: openai/clip-vit-base-patch32."})
 final class ClassifyCommand extends ModelCommand {

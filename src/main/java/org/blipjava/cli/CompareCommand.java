@@ -44,12 +44,13 @@ import picocli.CommandLine.Spec;
 /** {@code blip compare}: the seed comparison of several models on one categorized image-caption set. */
 @Command(name = "compare", mixinStandardHelpOptions = true,
         description = {"Compares models on one set of captioned images, side by side.",
-            "Every model that embeds (BLIP retrieval or BlipModel, CLIP, FLAVA) embeds the images and captions:",
-            "top-1 accuracy both ways (Recall@1), Recall@5, mean similarity of matching vs other pairs, with ITM",
-            "where the model has a matching head; a similarity heatmap and a t-SNE map coloured by category.",
+            "Every model that embeds (BLIP retrieval or BlipModel, CLIP, FLAVA) embeds the images and captions:"
+                + " top-1 accuracy both ways (Recall@1), Recall@5, mean similarity of matching vs other pairs, with"
+                + " ITM where the model has a matching head; a similarity heatmap and a t-SNE map coloured by"
+                + " category.",
             "BLIP captioning models caption the images, scored with BLEU, METEOR, ROUGE-L and CIDEr-D.",
-            "Dataset: a folder of category/xxx.jpg files with captions.csv (image,caption) or captions.jsonl,",
-            "or any format 'blip eval caption' reads (an image's category is its folder)."})
+            "Dataset: a folder of category/xxx.jpg files with captions.csv (image,caption) or captions.jsonl, or"
+                + " any format 'blip eval caption' reads (an image's category is its folder)."})
 final class CompareCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -30,9 +30,9 @@ import picocli.CommandLine.ParameterException;
 /** {@code blip eval caption}: captions a dataset's images, scores them and writes JSON and HTML reports. */
 @Command(name = "caption", mixinStandardHelpOptions = true,
         description = {"Captions a dataset and scores it; writes JSON and HTML reports.",
-            "Captions the images of a dataset, scores the captions against the references "
-                + "(BLEU-1..4, METEOR, ROUGE-L, CIDEr-D, corpus and per image) and writes report.json and "
-                + "report.html to --report-dir. Missing or unreadable images are skipped and listed in the reports.",
+            "Captions the images of a dataset, scores the captions against the references with BLEU-1..4, METEOR, "
+                + "ROUGE-L and CIDEr-D (for the corpus and per image), and writes report.json and report.html to "
+                + "--report-dir. Missing or unreadable images are skipped and listed in the reports.",
             "Datasets: COCO Karpathy dataset_coco.json, BLIP's coco_karpathy_*.json, Flickr30k results.csv, "
                 + "or a folder with captions.jsonl / captions.csv ({\"image\", \"caption\"}).",
             "Default model: Salesforce/blip-image-captioning-base."})

@@ -18,11 +18,12 @@ import picocli.CommandLine.ParameterException;
 
 /** {@code blip eval retrieval}: Recall@1/5/10 and matching accuracy on a caption dataset. */
 @Command(name = "retrieval", mixinStandardHelpOptions = true,
-        description = {"Image-to-text and text-to-image Recall@1/5/10 (percent) from ITC similarity, and after",
-            "re-ranking each query's top --rerank candidates with ITM, plus top-1 matching accuracy (the share",
-            "of images whose best caption among all is their own). Datasets: Karpathy JSON (dataset_coco.json,",
-            "images[].filepath/filename/sentences[].raw/split), BLIP annotation JSON ([{image, caption}]), or",
-            "Flickr30k results.csv (image_name| comment_number| comment).",
+        description = {"Image-to-text and text-to-image Recall@1/5/10 (percent) from ITC similarity, and after"
+                + " re-ranking each query's top --rerank candidates with ITM, plus top-1 matching accuracy (the share"
+                + " of images whose best caption among all is their own).",
+            "Datasets: Karpathy JSON such as dataset_coco.json (images with filepath, filename, split and"
+                + " sentences[].raw), BLIP annotation JSON ([{image, caption}]), or the Flickr30k results.csv"
+                + " (image_name| comment_number| comment).",
             "Default model: Salesforce/blip-itm-base-coco."})
 final class EvalRetrievalCommand extends ModelCommand {
     @Option(names = "--dataset", required = true, paramLabel = "FILE", description = "The dataset file.")

@@ -114,8 +114,8 @@ final class ExplainCommand {
     @Command(name = "heatmap", mixinStandardHelpOptions = true,
             description = {"Image x text similarity heatmap (ITM or ITC) as a PNG.",
                 "Rows are the images, columns the texts; each cell shows its score.",
-                "ITM needs a model with a matching head (BLIP retrieval, FLAVA pre-training); ITC works with",
-                "every model that embeds (also BlipModel, CLIP, FlavaModel).",
+                "ITM needs a model with a matching head (BLIP retrieval, FLAVA pre-training); ITC works with every"
+                    + " model that embeds (also BlipModel, CLIP, FlavaModel).",
                 "Default model: Salesforce/blip-itm-base-coco."})
     static final class Heatmap extends PictureCommand {
         @Option(names = {"-t", "--text"}, required = true, paramLabel = "TEXT", description = "A text (repeat for more).")

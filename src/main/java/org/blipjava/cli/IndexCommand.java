@@ -32,9 +32,9 @@ import picocli.CommandLine.ParameterException;
 /** {@code blip index}: embeds a collection of images into a searchable Lucene index. */
 @Command(name = "index", mixinStandardHelpOptions = true,
         description = {"Embeds images (normalized ITC features) into a Lucene vector index for 'blip search'.",
-            "Re-running skips unchanged files, re-embeds changed ones and drops entries whose file is gone",
-            "(--keep-missing keeps them). Unreadable images are listed and skipped. Work is committed",
-            "every --commit-every seconds, so an interrupted run keeps what it did.",
+            "Re-running skips unchanged files, re-embeds changed ones and drops entries whose file is gone"
+                + " (--keep-missing keeps them). Unreadable images are listed and skipped. Work is committed every"
+                + " --commit-every seconds, so an interrupted run keeps what it did.",
             "--cache-itm-states also keeps each image's vision states for 'blip search --rerank' (size printed).",
             "Default model: Salesforce/blip-itm-base-coco."})
 final class IndexCommand extends ModelCommand {

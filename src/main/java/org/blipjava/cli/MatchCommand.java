@@ -16,8 +16,8 @@ import picocli.CommandLine.Parameters;
 @Command(name = "match", mixinStandardHelpOptions = true,
         description = {"Scores every image against every text (ITM probability, ITC cosine).",
             "ITM is the image-grounded encoder's match probability, ITC the cosine similarity of the contrastive features.",
-            "Takes BLIP, CLIP and FLAVA checkpoints; ITM only where the model has a matching head",
-            "(BLIP retrieval, FLAVA pre-training).",
+            "Takes BLIP, CLIP and FLAVA checkpoints; ITM only where the model has a matching head (BLIP retrieval,"
+                + " FLAVA pre-training).",
             "Default model: Salesforce/blip-itm-base-coco."})
 final class MatchCommand extends ModelCommand {
     @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "Image files, directories or globs.")

@@ -25,8 +25,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code blip score}: caption metrics of existing captions against references. */
 @Command(name = "score", mixinStandardHelpOptions = true,
-        description = {"Scores existing captions against references with BLEU-1..4, ROUGE-L, CIDEr-D and METEOR,",
-            "as the coco-caption toolkit computes them (METEOR without paraphrase matching).",
+        description = {"Scores existing captions against references with BLEU-1..4, ROUGE-L, CIDEr-D and METEOR, as"
+                + " the coco-caption toolkit computes them (METEOR without paraphrase matching).",
             "Both files map image ids to lists of captions; candidates have one caption per image."})
 final class ScoreCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);

@@ -23,10 +23,10 @@ import picocli.CommandLine.ParameterException;
 
 /** {@code blip search}: text-to-image and image-to-image search of an index built by {@code blip index}. */
 @Command(name = "search", mixinStandardHelpOptions = true,
-        description = {"Searches an index built by 'blip index': by --text (images matching the text) or by",
-            "--image (similar images, and images whose stored caption matches the query image).",
-            "Scores are ITC cosines; --rerank N re-scores the best N with the ITM head (re-reading those images,",
-            "or taking their vision states from the index's cache when it was built with --cache-itm-states).",
+        description = {"Searches an index built by 'blip index': by --text (images matching the text) or by --image"
+                + " (similar images, and images whose stored caption matches the query image).",
+            "Scores are ITC cosines; --rerank N re-scores the best N with the ITM head (re-reading those images, or"
+                + " taking their vision states from the index's cache when it was built with --cache-itm-states).",
             "The model is the one the index was built with; another --model is refused."})
 final class SearchCommand extends ModelCommand {
     static final Logger LUCENE_LOG = IndexCommand.quietLucene();

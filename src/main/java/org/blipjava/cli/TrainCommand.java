@@ -7,10 +7,13 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -38,17 +41,21 @@ import picocli.CommandLine.Spec;
 
 /** {@code blip train}: fine-tunes a captioning or VQA model, with resumable checkpoints. */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Fine-tunes a BLIP captioning model (BlipForConditionalGeneration, --task caption), VQA model",
-            "(BlipForQuestionAnswering, --task vqa) or retrieval model (BlipForImageTextRetrieval, --task retrieval)",
-            "with BLIP's recipe: LM loss with label smoothing (caption, vqa) or ITC with momentum distillation and a",
-            "feature queue plus ITM with hard negatives (retrieval); AdamW, linear warm-up then cosine decay,",
-            "random resized crops and flips, then RandAugment(2, 5).",
-            "Writes resumable checkpoints to OUTPUT/checkpoints/step-N/ (each a loadable model directory) and the",
-            "trained model to OUTPUT/final/. Caption and retrieval data: Karpathy COCO/Flickr JSON, BLIP's [{image, caption}]",
-            "lists, or the Flickr30k CSV; VQA data: BLIP's [{image, question, answer: [..]}] lists. Settings may also come from --config FILE, a JSON object keyed by the long flag",
-            "names without dashes (flags on the command line win)."})
+        description = {"Fine-tunes a BLIP captioning model (BlipForConditionalGeneration, --task caption), VQA model"
+                + " (BlipForQuestionAnswering, --task vqa) or retrieval model (BlipForImageTextRetrieval, --task"
+                + " retrieval) with BLIP's recipe: LM loss with label smoothing (caption, vqa) or ITC with momentum"
+                + " distillation and a feature queue plus ITM with hard negatives (retrieval); AdamW, linear warm-up"
+                + " then cosine decay, random resized crops and flips, then RandAugment(2, 5).",
+            "Writes resumable checkpoints to OUTPUT/checkpoints/step-N/ (each a loadable model directory) and the"
+                + " trained model to OUTPUT/final/.",
+            "Caption and retrieval data: Karpathy COCO/Flickr JSON, BLIP's [{image, caption}] lists, or the"
+                + " Flickr30k CSV; VQA data: BLIP's [{image, question, answer: [..]}] lists.",
+            "Settings may also come from --config FILE, a JSON object keyed by the long flag names without dashes"
+                + " (flags on the command line win)."})
 final class TrainCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    /** Where --shapes-demo renders its data, inside --output. */
+    private static final String SHAPES_DATA = "shapes-data";
 
     @Spec
     CommandSpec spec;
@@ -93,7 +100,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--output", paramLabel = "DIR", description = "Where checkpoints and the final model go.")
     Path output;
 
-    @Option(names = "--resume", description = "Continue from the newest checkpoint in --output.")
+    @Option(names = "--resume", description = "Continue from the newest intact checkpoint in --output; a damaged"
+            + " newer one is passed over with a note. Without any checkpoint, training starts at step 0 (with a note)"
+            + " only when --output is new or empty, and is refused otherwise.")
     boolean resume;
 
     @Option(names = "--epochs", paramLabel = "N", defaultValue = "5", description = "Passes over the data (default: ${DEFAULT-VALUE}).")
@@ -234,6 +243,7 @@ final class TrainCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         PrintWriter err = spec.commandLine().getErr();
+        checkFiles(err);
         Path modelDir;
         boolean bars = !noProgress && ConsoleProgressListener.stderrIsTerminal();
         try (ModelLocator locator = ModelLocator.fromSystem(bars ? ConsoleProgressListener.forStderr(true) : DownloadListener.NONE)) {
@@ -244,7 +254,7 @@ final class TrainCommand implements Callable<Integer> {
         Path valFile = val;
         Path root = imageRoot;
         if (shapesDemo) {
-            Path dir = output.resolve("shapes-data");
+            Path dir = output.resolve(SHAPES_DATA);
             trainFile = vqa ? ShapesData.writeVqa(dir, "train", 48, 72, seed) : ShapesData.write(dir, "train", 48, 72, seed);
             valFile = vqa ? ShapesData.writeVqa(dir, "val", ShapesData.kinds(), 72, seed + 1)
                     : ShapesData.write(dir, "val", ShapesData.kinds(), 72, seed + 1);
@@ -309,6 +319,78 @@ final class TrainCommand implements Callable<Integer> {
         }
         if (logEvery < 1) {
             throw new ParameterException(spec.commandLine(), "--log-every must be at least 1, got " + logEvery);
+        }
+    }
+
+    /**
+     * Checks the files and folders the run reads and writes before any model is loaded (which may
+     * mean a download) or any step is trained, so that a wrong path costs nothing: the data exist,
+     * --output can hold the run's directories, and its checkpoints agree with --resume.
+     */
+    private void checkFiles(PrintWriter err) throws IOException {
+        if (!shapesDemo) {
+            requireExists("--train", train);
+            requireExists("--val", val);
+        }
+        if (imageRoot != null && !shapesDemo && !Files.isDirectory(imageRoot)) {
+            throw new ParameterException(spec.commandLine(), "--image-root " + imageRoot + ": no such directory");
+        }
+        if (Files.exists(output) && !Files.isDirectory(output)) {
+            throw new ParameterException(spec.commandLine(), "--output " + output
+                    + " is a file; give a directory for the checkpoints and the trained model");
+        }
+        Path existing = output.toAbsolutePath();
+        while (existing != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        if (existing != null && !Files.isDirectory(existing)) {
+            throw new ParameterException(spec.commandLine(), "--output " + output + ": " + existing
+                    + " is a file, so the directory cannot be created there");
+        }
+        if (existing == null || !Files.isWritable(existing)) {
+            throw new ParameterException(spec.commandLine(), "--output " + output + ": cannot write in "
+                    + (existing == null ? output : existing) + " (permission denied)");
+        }
+        for (String name : shapesDemo ? List.of(Trainer.CHECKPOINTS, Trainer.FINAL, SHAPES_DATA)
+                : List.of(Trainer.CHECKPOINTS, Trainer.FINAL)) {
+            Path p = output.resolve(name);
+            if (Files.exists(p) && !Files.isDirectory(p)) {
+                throw new ParameterException(spec.commandLine(), "--output " + output + ": " + p
+                        + " is a file where the run writes a directory; move it away or choose another --output");
+            }
+        }
+        // Refuses a new run over checkpoints, and a resume where none is intact.
+        Path from = Trainer.startingCheckpoint(output, resume);
+        if (resume && from == null) {
+            if (!isNewOrEmpty(output)) {
+                throw new ParameterException(spec.commandLine(), "--resume: " + output + " holds no checkpoint ("
+                        + Trainer.CHECKPOINTS + "/step-N/) to resume from; check the --output path, or leave out"
+                        + " --resume to train there from the start");
+            }
+            // A new or empty folder is what a script that always passes --resume starts with.
+            err.println("blip: --resume: " + output + " holds no checkpoint yet; training starts at step 0");
+            err.flush();
+        }
+    }
+
+    private void requireExists(String option, Path file) {
+        if (file != null && !Files.exists(file)) {
+            throw new ParameterException(spec.commandLine(), option + " " + file + ": no such file");
+        }
+    }
+
+    /**
+     * Whether {@code dir} is missing or holds nothing of a run but what a run that stopped before
+     * its first checkpoint leaves: hidden temporary files, an empty checkpoints folder, and the
+     * rendered --shapes-demo data.
+     */
+    private boolean isNewOrEmpty(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return true;
+        }
+        try (Stream<Path> entries = Files.list(dir)) {
+            return entries.map(p -> p.getFileName().toString()).allMatch(name -> name.startsWith(".")
+                    || name.equals(Trainer.CHECKPOINTS) || shapesDemo && name.equals(SHAPES_DATA));
         }
     }
 
@@ -484,6 +566,11 @@ final class TrainCommand implements Callable<Integer> {
             if (progress == null) {
                 line("checkpoint: " + dir);
             }
+        }
+
+        @Override
+        public void onCheckpointSkipped(Path checkpoint, String reason) {
+            line("blip: checkpoint " + checkpoint + " is damaged, so the run resumes from an earlier one: " + reason);
         }
 
         @Override

@@ -45,7 +45,11 @@ import org.blipjava.tokenizer.BertTokenizer;
  *
  * <p>Resuming restores weights, optimizer moments, step, data order and position and the random
  * state, so the resumed run computes bit-identical losses to an uninterrupted one (with the same
- * settings and thread count). One run at a time; not thread-safe.
+ * settings and thread count). It starts from the newest intact checkpoint
+ * ({@link #latestCheckpoint}): a damaged newer one (a file lost or truncated, say, by a full disk
+ * or a copy) is passed over and reported ({@link TrainingListener#onCheckpointSkipped}), and when
+ * none is intact the run is refused. Errors reading a checkpoint name the file. One run at a
+ * time; not thread-safe.
  */
 public final class Trainer {
     /** Where resumable checkpoints go inside the output directory. */
@@ -134,10 +138,12 @@ public final class Trainer {
      * @param train     training captions
      * @param val       held-out captions for validation, or null for none
      * @param outputDir where checkpoints and the final model go
-     * @param resume    continue from the newest checkpoint in {@code outputDir} (starting afresh
-     *                  when there is none); when false, {@code outputDir} must not hold checkpoints
+     * @param resume    continue from the newest intact checkpoint in {@code outputDir} (starting
+     *                  afresh when there is none; see {@link #startingCheckpoint}); when false,
+     *                  {@code outputDir} must not hold checkpoints
      * @throws IllegalStateException when {@code outputDir} has checkpoints and {@code resume} is
-     *                               false, or a checkpoint was made with other settings
+     *                               false, none of its checkpoints is intact, or the checkpoint was
+     *                               made with other settings
      */
     public TrainingResult train(CaptionData train, CaptionData val, Path outputDir, boolean resume,
                                 TrainingListener listener) throws IOException {
@@ -178,31 +184,222 @@ public final class Trainer {
             throw new IllegalArgumentException(modelDir + " is a " + config.architectures() + " model; this task needs a "
                     + task.architecture() + " checkpoint");
         }
-        Path ckptRoot = outputDir.resolve(CHECKPOINTS);
-        Path latest = latestCheckpoint(ckptRoot);
-        if (latest != null && !resume) {
-            throw new IllegalStateException(outputDir + " already holds training checkpoints (" + latest.getFileName()
-                    + "); resume with --resume or choose another output directory");
-        }
+        boolean taskState = !task.stateMetadata().isEmpty() || !task.stateTensors().isEmpty();
+        Start start = start(outputDir, resume, taskState);
         Run run = new Run(task, outputDir, listener);
-        if (latest != null) {
-            run.restore(latest);
+        for (Inspection damaged : start.passedOver()) {
+            run.listener.onCheckpointSkipped(damaged.dir(), damaged.damage());
+        }
+        if (start.checkpoint() != null) {
+            run.restore(start.checkpoint().dir(), start.checkpoint().state(), taskState);
         } else {
             run.fresh();
         }
         return run.go();
     }
 
-    /** The newest complete checkpoint under {@code checkpointsDir}, or null. */
+    /**
+     * Where a run into {@code outputDir} starts, checked without loading any weights (so a command
+     * can refuse before it loads a model): null to start afresh, or the checkpoint it resumes
+     * from. With {@code resume}, that is the newest intact checkpoint (see
+     * {@link #latestCheckpoint}); damaged newer ones are passed over, and the run reports them
+     * through {@link TrainingListener#onCheckpointSkipped}. With {@code resume} and no checkpoint
+     * at all, the run starts afresh.
+     *
+     * @throws IllegalStateException when {@code outputDir} holds checkpoints and {@code resume} is
+     *                               false, or holds checkpoints none of which is intact (the message
+     *                               names each one's damage)
+     */
+    public static Path startingCheckpoint(Path outputDir, boolean resume) throws IOException {
+        Start s = start(outputDir, resume, false);
+        return s.checkpoint() == null ? null : s.checkpoint().dir();
+    }
+
+    /**
+     * The newest intact checkpoint under {@code checkpointsDir}, or null when none is. Intact: the
+     * model directory's {@code config.json} and {@code model.safetensors}, {@code optimizer.safetensors}
+     * and {@code trainer_state.json} are present; the state is a complete one for the step the
+     * directory is named after; and every safetensors file has a readable header whose tensors lie
+     * within the file (a truncated file fails this).
+     */
     public static Path latestCheckpoint(Path checkpointsDir) throws IOException {
+        for (Path dir : checkpoints(checkpointsDir)) {
+            if (inspect(dir, false).damage() == null) {
+                return dir;
+            }
+        }
+        return null;
+    }
+
+    /** The {@code step-N} directories under {@code checkpointsDir}, newest first. */
+    static List<Path> checkpoints(Path checkpointsDir) throws IOException {
         if (!Files.isDirectory(checkpointsDir)) {
-            return null;
+            return List.of();
         }
         try (Stream<Path> s = Files.list(checkpointsDir)) {
             return s.filter(p -> CHECKPOINT_NAME.matcher(p.getFileName().toString()).matches())
-                    .filter(p -> Files.isRegularFile(p.resolve(STATE_FILE)))
-                    .max(Comparator.comparing(p -> p.getFileName().toString())).orElse(null);
+                    .sorted(Comparator.comparing((Path p) -> p.getFileName().toString()).reversed()).toList();
         }
+    }
+
+    /** A run's starting point: the checkpoint to resume from (null to start afresh) and the damaged newer ones. */
+    private record Start(Inspection checkpoint, List<Inspection> passedOver) {}
+
+    private static Start start(Path outputDir, boolean resume, boolean taskState) throws IOException {
+        Path root = outputDir.resolve(CHECKPOINTS);
+        List<Path> all = checkpoints(root);
+        if (all.isEmpty()) {
+            return new Start(null, List.of());
+        }
+        if (!resume) {
+            throw new IllegalStateException(outputDir + " already holds training checkpoints (" + all.getFirst().getFileName()
+                    + "); resume with --resume or choose another output directory");
+        }
+        List<Inspection> damaged = new ArrayList<>();
+        for (Path dir : all) {
+            Inspection i = inspect(dir, taskState);
+            if (i.damage() == null) {
+                return new Start(i, damaged);
+            }
+            damaged.add(i);
+        }
+        StringBuilder why = new StringBuilder();
+        for (Inspection i : damaged) {
+            why.append(why.isEmpty() ? "" : "; ").append(i.damage());
+        }
+        throw new IllegalStateException(root + ": none of its " + all.size() + " checkpoint(s) can be resumed from ("
+                + why + "); delete " + root + " to start afresh, or train into another output directory");
+    }
+
+    /** A checkpoint directory checked for resuming: its parsed state when intact, otherwise why it is not. */
+    private record Inspection(Path dir, JsonNode state, String damage) {}
+
+    /**
+     * Checks a checkpoint without loading its weights; see {@link #latestCheckpoint}. Each damage
+     * names the file it is in.
+     *
+     * @param taskState whether the task being resumed keeps a {@code task_state.safetensors}
+     */
+    private static Inspection inspect(Path dir, boolean taskState) {
+        List<String> required = new ArrayList<>(List.of(STATE_FILE, "config.json", Checkpointing.WEIGHTS_FILE,
+                OPTIMIZER_FILE));
+        if (taskState) {
+            required.add(TASK_STATE_FILE);
+        }
+        for (String name : required) {
+            if (!Files.isRegularFile(dir.resolve(name))) {
+                return new Inspection(dir, null, dir.resolve(name) + " is missing");
+            }
+        }
+        Path stateFile = dir.resolve(STATE_FILE);
+        JsonNode state;
+        try {
+            state = JSON.readTree(stateFile.toFile());
+        } catch (IOException e) {
+            return new Inspection(dir, null, naming(stateFile, e));
+        }
+        String problem = stateProblem(state, dir);
+        if (problem != null) {
+            return new Inspection(dir, null, stateFile + ": " + problem);
+        }
+        Path config = dir.resolve("config.json");
+        try {
+            if (!JSON.readTree(config.toFile()).isObject()) {
+                return new Inspection(dir, null, config + ": not a JSON object");
+            }
+        } catch (IOException e) {
+            return new Inspection(dir, null, naming(config, e));
+        }
+        for (String name : List.of(Checkpointing.WEIGHTS_FILE, OPTIMIZER_FILE, TASK_STATE_FILE)) {
+            Path f = dir.resolve(name);
+            if (Files.isRegularFile(f)) {
+                try (SafetensorsFile ignored = SafetensorsFile.open(f)) {
+                    // opening checks the header and that every tensor lies within the file
+                } catch (IOException | RuntimeException e) {
+                    return new Inspection(dir, null, naming(f, e));
+                }
+            }
+        }
+        return new Inspection(dir, state, null);
+    }
+
+    /**
+     * What is wrong with a parsed {@code trainer_state.json}, or null: every field {@link Run#restore}
+     * reads must be there with its type, and the state must be the one of the step its directory
+     * is named after (one loss per step done).
+     */
+    private static String stateProblem(JsonNode state, Path dir) {
+        if (state == null || !state.isObject()) {
+            return "not a JSON object";
+        }
+        if (!state.path("task").isTextual()) {
+            return "no \"task\" name";
+        }
+        for (String key : List.of("step", "optimizer_steps", "epoch", "cursor", "rng_state")) {
+            JsonNode v = state.get(key);
+            if (v == null || !v.canConvertToLong() || !v.isIntegralNumber() || !key.equals("rng_state") && v.asLong() < 0) {
+                return "\"" + key + "\" is missing or not a whole number";
+            }
+        }
+        if (!state.path("settings").isObject()) {
+            return "no \"settings\" object";
+        }
+        JsonNode order = state.path("order");
+        if (!order.isArray() || !allMatch(order, JsonNode::isIntegralNumber)) {
+            return "\"order\" is missing or not a list of whole numbers";
+        }
+        JsonNode losses = state.path("losses");
+        if (!losses.isArray() || !allMatch(losses, JsonNode::isNumber)) {
+            return "\"losses\" is missing or not a list of numbers";
+        }
+        long step = state.get("step").asLong();
+        long named = Long.parseLong(dir.getFileName().toString().substring("step-".length()));
+        if (step != named) {
+            return "it is the state of step " + step + ", not of step " + named + " as its directory is named";
+        }
+        if (losses.size() != step) {
+            return "it holds " + losses.size() + " losses for " + step + " steps";
+        }
+        if (state.get("cursor").asLong() > order.size()) {
+            return "its data position is past the end of its data order";
+        }
+        return null;
+    }
+
+    private static boolean allMatch(JsonNode array, java.util.function.Predicate<JsonNode> test) {
+        for (JsonNode v : array) {
+            if (!test.test(v)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The message of an error reading {@code file}, naming the file (a parser's own message may not). */
+    private static String naming(Path file, Exception e) {
+        String msg = e instanceof java.nio.file.NoSuchFileException ? "no such file"
+                : e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? "not valid JSON ("
+                        + j.getOriginalMessage() + ")" // its full message adds a location on a second line
+                : e.getMessage() == null || e.getMessage().isBlank() ? e.getClass().getSimpleName() : e.getMessage();
+        return msg.contains(file.toString()) ? msg : file + ": " + msg;
+    }
+
+    /** Runs one step of reading {@code file} so that an error from it names the file. */
+    private static void reading(Path file, IoAction action) throws IOException {
+        try {
+            action.run();
+        } catch (IOException | RuntimeException e) {
+            String msg = naming(file, e);
+            if (msg.equals(e.getMessage())) {
+                throw e;
+            }
+            throw new IllegalStateException(msg, e);
+        }
+    }
+
+    /** A read that may fail with an I/O error. */
+    private interface IoAction {
+        void run() throws IOException;
     }
 
     /** The mutable state of one training run. */
@@ -243,29 +440,37 @@ public final class Trainer {
             order = rng.permutation(task.size());
         }
 
-        void restore(Path dir) throws IOException {
-            JsonNode state = JSON.readTree(dir.resolve(STATE_FILE).toFile());
+        /**
+         * Continues from a checkpoint {@link #inspect} found intact, whose parsed
+         * {@code trainer_state.json} is {@code state}. Every error names the file it comes from.
+         */
+        void restore(Path dir, JsonNode state, boolean taskState) throws IOException {
             if (!task.architecture().equals(state.path("task").asText())) {
                 throw new IllegalStateException(dir.resolve(STATE_FILE) + ": the checkpoint trains a "
                         + state.path("task").asText() + ", not a " + task.architecture() + "; use another output directory");
             }
             checkSameRun(state.path("settings"), dir);
-            params = Parameters.load(dir);
+            reading(dir.resolve(Checkpointing.WEIGHTS_FILE), () -> params = Parameters.load(dir));
             newOptimizer();
             // The task's state first: it names a mismatch of the task's own parameters more clearly.
-            Path taskState = dir.resolve(TASK_STATE_FILE);
-            if (Files.isRegularFile(taskState)) {
-                try (SafetensorsFile f = SafetensorsFile.open(taskState)) {
-                    task.restoreState(f);
-                }
+            Path taskStateFile = dir.resolve(TASK_STATE_FILE);
+            if (taskState) {
+                reading(taskStateFile, () -> {
+                    try (SafetensorsFile f = SafetensorsFile.open(taskStateFile)) {
+                        task.restoreState(f);
+                    }
+                });
             }
-            try (SafetensorsFile f = SafetensorsFile.open(dir.resolve(OPTIMIZER_FILE))) {
-                for (Map.Entry<Parameter, String> e : savedNames(trainable).entrySet()) {
-                    float[][] m = optimizer.moments(e.getKey());
-                    copyInto(f, "exp_avg." + e.getValue(), m[0], dir);
-                    copyInto(f, "exp_avg_sq." + e.getValue(), m[1], dir);
+            Path optimizerFile = dir.resolve(OPTIMIZER_FILE);
+            reading(optimizerFile, () -> {
+                try (SafetensorsFile f = SafetensorsFile.open(optimizerFile)) {
+                    for (Map.Entry<Parameter, String> e : savedNames(trainable).entrySet()) {
+                        float[][] m = optimizer.moments(e.getKey());
+                        copyInto(f, "exp_avg." + e.getValue(), m[0], dir);
+                        copyInto(f, "exp_avg_sq." + e.getValue(), m[1], dir);
+                    }
                 }
-            }
+            });
             step = state.path("step").asInt();
             optimizer.restoreSteps(state.path("optimizer_steps").asLong());
             epoch = state.path("epoch").asInt();
@@ -471,7 +676,7 @@ public final class Trainer {
             }
             lastCheckpoint = target;
             listener.onCheckpoint(step, target);
-            prune(root);
+            prune(root, target);
         }
 
         private ObjectNode state() {
@@ -503,14 +708,17 @@ public final class Trainer {
             return s;
         }
 
-        private void prune(Path root) throws IOException {
-            List<Path> all;
-            try (Stream<Path> s = Files.list(root)) {
-                all = s.filter(p -> CHECKPOINT_NAME.matcher(p.getFileName().toString()).matches())
-                        .sorted(Comparator.comparing(p -> p.getFileName().toString())).toList();
-            }
-            for (int i = 0; i < all.size() - settings.keepCheckpoints(); i++) {
-                Checkpointing.deleteTree(all.get(i));
+        /**
+         * Deletes all but the newest {@code keepCheckpoints} checkpoints up to {@code newest}. Later
+         * ones are damaged checkpoints a resumed run passed over: counting them would delete intact
+         * checkpoints to keep damaged ones, and the run replaces each when it gets to its step.
+         */
+        private void prune(Path root, Path newest) throws IOException {
+            String last = newest.getFileName().toString();
+            List<Path> kept = checkpoints(root).stream()
+                    .filter(p -> p.getFileName().toString().compareTo(last) <= 0).toList();
+            for (int i = settings.keepCheckpoints(); i < kept.size(); i++) {
+                Checkpointing.deleteTree(kept.get(i));
             }
         }
     }

@@ -24,6 +24,15 @@ public interface TrainingListener {
     /** A resumable checkpoint was written (complete, renamed into place). */
     default void onCheckpoint(int step, Path dir) {}
 
+    /**
+     * Resuming passed over a damaged checkpoint, newer than the one the run resumes from (before
+     * {@link #onStart}). The run replaces it when it gets to its step.
+     *
+     * @param checkpoint the damaged checkpoint directory
+     * @param reason     what is wrong with it, naming the file
+     */
+    default void onCheckpointSkipped(Path checkpoint, String reason) {}
+
     /** An image could not be read; its examples are skipped. Reported once per image. */
     default void onImageFailed(Path image, String error) {}
 

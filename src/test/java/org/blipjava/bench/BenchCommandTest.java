@@ -125,6 +125,67 @@ class BenchCommandTest {
         assertThat(err.toString()).contains("no torch here").contains("status 3");
     }
 
+    /**
+     * Without --torch-script, the baseline built into blip runs from any working directory: here a
+     * separate JVM started in an empty folder, with a stand-in python that keeps a copy of the
+     * script it is given and then speaks the --serve protocol.
+     */
+    @Test
+    void theBuiltInBaselineRunsFromAnyWorkingDirectory(@TempDir Path tmp) throws Exception {
+        Path python = tmp.resolve("fake-python");
+        Path given = tmp.resolve("given-path.txt");
+        Path copy = tmp.resolve("given-script.py");
+        Files.writeString(python, String.join("\n",
+                "#!/bin/sh",
+                "printf '%s' \"$1\" > '" + given + "'",
+                "cat \"$1\" > '" + copy + "'",
+                "echo '{\"ready\": true, \"notes\": [\"stand-in python\"]}'",
+                "while read -r line; do",
+                "  case \"$line\" in",
+                "    *quit*) exit 0 ;;",
+                "    *peak_rss_mb*) echo '{\"value\": 100}' ;;",
+                "    *) echo '{\"value\": 0.5}' ;;",
+                "  esac",
+                "done", ""));
+        assertThat(python.toFile().setExecutable(true)).isTrue();
+        Path elsewhere = Files.createDirectories(tmp.resolve("elsewhere"));
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx1g",
+                "-cp", System.getProperty("java.class.path"), Main.class.getName(), "bench", "--quick", "--repeat",
+                "1", "--threads", "1", "--only", "clip", "--json", "--torch", "--python", python.toString())
+                .directory(elsewhere.toFile()).redirectErrorStream(false);
+        Process p = pb.start();
+        p.getOutputStream().close();
+        java.util.concurrent.CompletableFuture<String> err = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return new String(p.getErrorStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(err.get()).isZero();
+        JsonNode clip = new ObjectMapper().readTree(out).path("metrics").path("clip_images_per_s");
+        assertThat(clip.path("reference").path("median").asDouble()).isEqualTo(4.0);
+        assertThat(err.get()).contains("bench/torch_baseline.py, built in");
+        // The script it ran is bench/torch_baseline.py, from a temporary copy that is gone afterwards.
+        assertThat(Files.readString(copy)).isEqualTo(Files.readString(Path.of("bench/torch_baseline.py")));
+        Path script = Path.of(Files.readString(given));
+        assertThat(script).isAbsolute().doesNotExist();
+        assertThat(script.startsWith(elsewhere)).isFalse();
+    }
+
+    @Test
+    void aMissingTorchScriptIsRefusedBeforeAnyTiming(@TempDir Path tmp) throws Exception {
+        StringWriter err = new StringWriter();
+        int code = Main.run(new String[] {"bench", "--quick", "--repeat", "1", "--threads", "1", "--torch",
+            "--torch-script", tmp.resolve("nope.py").toString()}, new PrintWriter(new StringWriter()),
+                new PrintWriter(err));
+        assertThat(code).isNotZero();
+        assertThat(err.toString()).contains("--torch-script " + tmp.resolve("nope.py") + ": no such file")
+                .doesNotContain("matmul");
+    }
+
     /** The real script against Debian's python3-torch, where it is installed (not needed to build or test). */
     @Test
     void realBaselineScriptAnswersEveryWorkload() throws Exception {

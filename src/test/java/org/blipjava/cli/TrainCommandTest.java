@@ -128,6 +128,97 @@ class TrainCommandTest {
         assertThat(same.err()).contains("resuming at step 1");
     }
 
+    /** A quick run's arguments: 8 shapes with 2 captions each, batch 4, one epoch (4 steps). */
+    private static String[] quick(Path tmp, Path out) throws Exception {
+        Path data = tmp.resolve("data");
+        if (!Files.exists(data.resolve("train.json"))) {
+            ShapesData.write(data, "train", 8, 64, 9);
+        }
+        return new String[] {"train", "--model", tinyCaption(), "--train", data.resolve("train.json").toString(),
+            "--output", out.toString(), "--epochs", "1", "--batch-size", "4", "--no-augment", "--threads", "1",
+            "--no-progress"};
+    }
+
+    @Test
+    void resumeWithoutACheckpointStartsOnlyInANewOrEmptyFolder(@TempDir Path tmp) throws Exception {
+        // A folder with other things in it: probably the wrong --output, so refused before any training.
+        Path other = tmp.resolve("other");
+        Files.createDirectories(other);
+        Files.writeString(other.resolve("notes.txt"), "not a training run");
+        CliRun refused = CliRun.run(concat(quick(tmp, other), "--resume", "--max-steps", "1"));
+        assertThat(refused.exit()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(refused.err()).contains("--resume: " + other + " holds no checkpoint")
+                .contains("leave out --resume").doesNotContain("step 1/").doesNotContain("\tat ");
+        assertThat(other.resolve("checkpoints")).doesNotExist();
+
+        // A new folder: the run starts at step 0 and says so.
+        Path fresh = tmp.resolve("fresh");
+        CliRun started = CliRun.run(concat(quick(tmp, fresh), "--resume", "--max-steps", "1"));
+        assertThat(started.exit()).as(started.err()).isZero();
+        assertThat(started.err()).contains("blip: --resume: " + fresh + " holds no checkpoint yet; training starts"
+                + " at step 0");
+        CliRun again = CliRun.run(concat(quick(tmp, fresh), "--resume", "--max-steps", "2"));
+        assertThat(again.exit()).as(again.err()).isZero();
+        assertThat(again.err()).contains("resuming at step 1 of 4").doesNotContain("holds no checkpoint");
+    }
+
+    @Test
+    void anOutputThatIsAFileIsRefusedBeforeTheModelIsLoaded(@TempDir Path tmp) throws Exception {
+        Path file = tmp.resolve("out.txt");
+        Files.writeString(file, "x");
+        // The model does not exist either: the output is checked first, without loading anything.
+        String[] args = quick(tmp, file);
+        args[2] = tmp.resolve("no-such-model").toString();
+        CliRun r = CliRun.run(args);
+        assertThat(r.exit()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(r.err()).contains("--output " + file + " is a file").doesNotContain("no-such-model");
+
+        CliRun under = CliRun.run(quick(tmp, file.resolve("run")));
+        assertThat(under.exit()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(under.err()).contains(file + " is a file, so the directory cannot be created")
+                .doesNotContain("step 1/");
+
+        Path run = tmp.resolve("run");
+        Files.createDirectories(run);
+        Files.writeString(run.resolve("checkpoints"), "x");
+        CliRun blocked = CliRun.run(quick(tmp, run));
+        assertThat(blocked.exit()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(blocked.err()).contains(run.resolve("checkpoints") + " is a file where the run writes a directory")
+                .doesNotContain("step 1/");
+
+        CliRun noData = CliRun.run("train", "--model", tmp.resolve("no-such-model").toString(), "--train",
+                tmp.resolve("missing.json").toString(), "--output", tmp.resolve("o").toString());
+        assertThat(noData.exit()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(noData.err()).contains("--train " + tmp.resolve("missing.json") + ": no such file");
+    }
+
+    @Test
+    void aDamagedCheckpointIsNamedAndTheRunFallsBackToTheOneBefore(@TempDir Path tmp) throws Exception {
+        Path out = tmp.resolve("run");
+        CliRun first = CliRun.run(concat(quick(tmp, out), "--checkpoint-every", "1", "--max-steps", "2"));
+        assertThat(first.exit()).as(first.err()).isZero();
+        Path step1 = out.resolve("checkpoints/step-00000001");
+        Path step2 = out.resolve("checkpoints/step-00000002");
+        Files.writeString(step2.resolve("trainer_state.json"), "garbage{");
+
+        CliRun resumed = CliRun.run(concat(quick(tmp, out), "--checkpoint-every", "1", "--resume", "--max-steps", "3"));
+        assertThat(resumed.exit()).as(resumed.err()).isZero();
+        assertThat(resumed.err()).contains("blip: checkpoint " + step2 + " is damaged, so the run resumes from an"
+                + " earlier one: " + step2.resolve("trainer_state.json") + ": not valid JSON")
+                .contains("resuming at step 1 of 4");
+
+        // With no intact checkpoint left (step 1 was pruned, two are kept): one line naming every damaged
+        // file, and no training.
+        assertThat(step1).doesNotExist();
+        Files.writeString(out.resolve("checkpoints/step-00000003/trainer_state.json"), "[]");
+        Files.delete(out.resolve("checkpoints/step-00000002/model.safetensors"));
+        CliRun none = CliRun.run(concat(quick(tmp, out), "--checkpoint-every", "1", "--resume"));
+        assertThat(none.exit()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(none.err().lines().toList()).hasSize(1);
+        assertThat(none.err()).contains(out.resolve("checkpoints/step-00000003/trainer_state.json")
+                + ": not a JSON object").contains(step2.resolve("model.safetensors") + " is missing");
+    }
+
     private static String[] concat(String[] a, String... b) {
         String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, all, a.length, b.length);

@@ -103,6 +103,13 @@ class RetrievalTrainingTest {
             }
             assertThat(Files.size(full.lastCheckpoint().resolve(Trainer.TASK_STATE_FILE)))
                     .isEqualTo(Files.size(resumed.lastCheckpoint().resolve(Trainer.TASK_STATE_FILE)));
+
+            // Without its task state (momentum encoders, queue, temperature) a retrieval checkpoint is
+            // damaged: resuming would silently start those afresh.
+            Path taskState = resumed.lastCheckpoint().resolve(Trainer.TASK_STATE_FILE);
+            Files.delete(taskState);
+            assertThatThrownBy(() -> trainer.trainRetrieval(train, null, quick(), out, true, null))
+                    .hasMessageContaining(taskState + " is missing");
         }
     }
 
