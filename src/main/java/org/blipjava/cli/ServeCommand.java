@@ -26,8 +26,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code blip serve}: the HTTP API and the web page. */
 @Command(name = "serve", mixinStandardHelpOptions = true,
-        description = {"Serves models over HTTP: a JSON API (/v1/caption, /v1/vqa, /v1/match, /v1/embed, /v1/search,",
-            "/v1/models; /openapi.json describes it), /healthz, /metrics (Prometheus) and a web page at /.",
+        description = {"Serves models over HTTP: a JSON API (/v1/caption, /v1/vqa, /v1/match, /v1/embed, /v1/search,"
+                + " /v1/models; /openapi.json describes it), /healthz, /metrics (Prometheus) and a web page at /.",
             "Concurrent requests for the same model and settings are batched into one model call.",
             "Binds to 127.0.0.1 unless --host says otherwise. Ctrl-C stops it after requests in flight finish.",
             "Default model: Salesforce/blip-image-captioning-base (or, with --index, the index's model)."})
