@@ -34,12 +34,12 @@ final class GeneratedTextOutput {
                     put(seqs.addObject(), field, t);
                 }
             }
-            text.append(image);
+            text.append(PlainText.path(batch.get(i).path()));
             if (extra.length > i && extra[i] != null) {
-                text.append('\t').append(extra[i]);
+                text.append('\t').append(PlainText.field(extra[i]));
             }
             for (GeneratedText t : mine) {
-                text.append('\t').append(t.text());
+                text.append('\t').append(PlainText.field(t.text()));
             }
             text.append(System.lineSeparator());
         }
