@@ -87,10 +87,10 @@ final class ClassifyCommand extends ModelCommand {
                 String image = batch.get(i).path().toString();
                 ObjectNode r = results.addObject().put("image", image).put("label", preds.get(i).getFirst().label());
                 ArrayNode top = r.putArray("predictions");
-                text.append(image);
+                text.append(PlainText.path(batch.get(i).path()));
                 for (ZeroShotClassifier.Prediction p : preds.get(i)) {
                     top.addObject().put("label", p.label()).put("probability", p.probability()).put("itc", p.cosine());
-                    text.append('\t').append(p.label()).append(String.format(Locale.ROOT, " %.4f", p.probability()));
+                    text.append('\t').append(PlainText.field(p.label())).append(String.format(Locale.ROOT, " %.4f", p.probability()));
                 }
                 text.append(nl);
             }

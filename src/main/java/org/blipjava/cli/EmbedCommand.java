@@ -45,14 +45,14 @@ final class EmbedCommand extends ModelCommand {
         List<Input> failed = forEachBatch(paths, batch -> {
             float[][] feats = model.embedImages(images(batch));
             for (int i = 0; i < batch.size(); i++) {
-                add(results, text, "image", batch.get(i).path().toString(), feats[i]);
+                add(results, text, "image", batch.get(i).path().toString(), PlainText.path(batch.get(i).path()), feats[i]);
             }
         });
         for (int start = 0; start < texts.size(); start += common.batchSize) {
             List<String> chunk = texts.subList(start, Math.min(texts.size(), start + common.batchSize));
             float[][] feats = model.embedTexts(chunk);
             for (int i = 0; i < chunk.size(); i++) {
-                add(results, text, "text", chunk.get(i), feats[i]);
+                add(results, text, "text", chunk.get(i), PlainText.field(chunk.get(i)), feats[i]);
             }
         }
         if (common.json) {
@@ -63,11 +63,12 @@ final class EmbedCommand extends ModelCommand {
         return exitCode(paths.size(), failed);
     }
 
-    private static void add(ArrayNode results, StringBuilder text, String kind, String name, float[] v) {
+    /** One result: {@code name} in the JSON, {@code shown} (escaped) on the text line. */
+    private static void add(ArrayNode results, StringBuilder text, String kind, String name, String shown, float[] v) {
         ObjectNode r = results.addObject();
         r.put(kind, name);
         ResultJson.embedding(r, v);
-        text.append(name);
+        text.append(shown);
         char sep = '\t';
         for (float x : v) {
             text.append(sep).append(x);

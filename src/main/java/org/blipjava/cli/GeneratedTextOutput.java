@@ -29,12 +29,12 @@ final class GeneratedTextOutput {
                 r.put("question", extra[i]);
             }
             ResultJson.generated(r, field, mine);
-            text.append(image);
+            text.append(PlainText.path(batch.get(i).path()));
             if (extra.length > i && extra[i] != null) {
-                text.append('\t').append(extra[i]);
+                text.append('\t').append(PlainText.field(extra[i]));
             }
             for (GeneratedText t : mine) {
-                text.append('\t').append(t.text());
+                text.append('\t').append(PlainText.field(t.text()));
             }
             text.append(System.lineSeparator());
         }

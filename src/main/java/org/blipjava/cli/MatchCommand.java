@@ -46,7 +46,8 @@ final class MatchCommand extends ModelCommand {
                 String image = batch.get(i).path().toString();
                 for (int t = 0; t < texts.size(); t++) {
                     ObjectNode r = results.addObject().put("image", image).put("text", texts.get(t));
-                    text.append(image).append('\t').append(texts.get(t)).append('\t');
+                    text.append(PlainText.path(batch.get(i).path())).append('\t').append(PlainText.field(texts.get(t)))
+                            .append('\t');
                     ResultJson.scores(r, itm ? s.itm(i, t) : null, s.itc(i, t));
                     if (itm) {
                         text.append(String.format(Locale.ROOT, "%.4f\t", s.itm(i, t)));

@@ -74,10 +74,19 @@ abstract class ModelCommand implements Callable<Integer> {
     /** Checks the command's own arguments before the model is loaded. */
     void validate() {}
 
+    /** The exit code when this run needs no model (e.g. 'blip index --check'); null to load it and {@link #run}. */
+    Integer runWithoutModel() {
+        return null;
+    }
+
     @Override
     public final Integer call() throws Exception {
         common.validate(spec);
         validate();
+        Integer done = runWithoutModel();
+        if (done != null) {
+            return done;
+        }
         LoadOptions options = LoadOptions.defaults().withRevision(common.revision)
                 .withThreads(common.threads == null ? 0 : common.threads)
                 .withPrecision(WeightPrecision.parse(common.dtype));
@@ -101,8 +110,15 @@ abstract class ModelCommand implements Callable<Integer> {
     /** One image argument (its position among the expanded paths): its pixels or why it could not be read. */
     record Input(int index, Path path, RgbImage image, String error) {}
 
+    /** Image arguments that name no file (reported on stderr, counted as failures). */
+    private final List<ImageArgs.Unusable> unusable = new ArrayList<>();
+
     List<Path> expandImages(List<String> args) {
-        List<Path> paths = ImageArgs.expand(args);
+        List<Path> paths = ImageArgs.expand(args, u -> {
+            unusable.add(u);
+            err().println("blip: " + PlainText.message(u.arg() + ": " + u.reason()));
+            err().flush();
+        });
         if (paths.isEmpty() && !args.isEmpty()) {
             throw new ParameterException(spec.commandLine(), "no image files in " + args);
         }
@@ -140,7 +156,7 @@ abstract class ModelCommand implements Callable<Integer> {
                     Input in = read(i, paths.get(i));
                     if (in.error() != null) {
                         failed.add(in);
-                        err().println("blip: " + in.error());
+                        err().println("blip: " + PlainText.message(in.error()));
                         err().flush();
                     } else {
                         ok.add(in);
@@ -165,9 +181,9 @@ abstract class ModelCommand implements Callable<Integer> {
         return inputs.stream().map(Input::image).toList();
     }
 
-    /** Exit code: 0 when everything worked, 1 when some images failed, 2 when all did. */
-    static int exitCode(int total, List<Input> failed) {
-        if (failed.isEmpty()) {
+    /** Exit code: 0 when everything worked, 1 when some images failed (or named no file), 2 when all did. */
+    int exitCode(int total, List<Input> failed) {
+        if (failed.isEmpty() && unusable.isEmpty()) {
             return 0;
         }
         return failed.size() == total ? Main.EXIT_USAGE : 1;
@@ -176,11 +192,14 @@ abstract class ModelCommand implements Callable<Integer> {
     // ------------------------------------------------------------------ output
 
     /** {@code {"results":[...], "errors":[{"image":..,"error":..}]}} (errors only when there are some). */
-    static ObjectNode document(ArrayNode results, List<Input> failed) {
+    ObjectNode document(ArrayNode results, List<Input> failed) {
         ObjectNode doc = JSON.createObjectNode();
         doc.set("results", results);
-        if (!failed.isEmpty()) {
+        if (!failed.isEmpty() || !unusable.isEmpty()) {
             ArrayNode errors = doc.putArray("errors");
+            for (ImageArgs.Unusable u : unusable) {
+                errors.addObject().put("image", u.arg()).put("error", u.reason());
+            }
             for (Input f : failed) {
                 errors.addObject().put("image", f.path().toString()).put("error", f.error());
             }

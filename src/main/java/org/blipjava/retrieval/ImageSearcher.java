@@ -15,6 +15,9 @@ import org.blipjava.tasks.MatchScores;
  * Searches an {@link ImageIndex} with the model it was built with: text to image, image to
  * image, and image to stored captions, ranked by ITC cosine and optionally re-ranked by ITM.
  *
+ * <p>Asking for more results ({@code k}) or re-ranked candidates ({@code rerank}) than the index
+ * holds gives all of them.
+ *
  * <p>Re-ranking ({@code rerank > 0}) takes the best {@code max(k, rerank)} ITC candidates,
  * scores the first {@code rerank} with the image-grounded matching head, orders those by ITM
  * match probability and puts the remaining candidates after them in ITC order. The head needs
@@ -29,6 +32,7 @@ public final class ImageSearcher {
     private final ImageIndex index;
     private final int batchSize;
     private final ItmStateCache cache;
+    private final String modelWarning;
 
     /**
      * @param model     the embedding model
@@ -37,6 +41,15 @@ public final class ImageSearcher {
      * @throws IndexException when the index was built with another model
      */
     public ImageSearcher(ImageTextModel model, String modelId, ImageIndex index, int batchSize) {
+        this(model, modelId, index, batchSize, false);
+    }
+
+    /**
+     * @param acceptOtherModel search an index built with another model of the same embedding
+     *                         size anyway ({@link #modelWarning()} then says so)
+     * @throws IndexException when the index was built with another model and that is not accepted
+     */
+    public ImageSearcher(ImageTextModel model, String modelId, ImageIndex index, int batchSize, boolean acceptOtherModel) {
         this.model = Objects.requireNonNull(model, "model");
         this.index = Objects.requireNonNull(index, "index");
         if (batchSize < 1) {
@@ -44,10 +57,15 @@ public final class ImageSearcher {
         }
         this.batchSize = batchSize;
         IndexInfo mine = IndexInfo.forModel(modelId, model);
-        index.info().requireSameModel(mine.modelId(), mine.dimension(), index.location());
+        this.modelWarning = index.info().checkModel(mine, index.location(), acceptOtherModel);
         // Only a retrieval model has an ITM head; an index can only carry a cache made by one.
         this.cache = index.info().itmCache() && model instanceof Blip blip && blip.hasMatchHead()
                 ? ItmStateCache.of(index, blip.imageStateShape()) : null;
+    }
+
+    /** Why the model is in doubt when another model was accepted; null for the index's own model. */
+    public String modelWarning() {
+        return modelWarning;
     }
 
     /** Images best matching a text. */
@@ -74,11 +92,11 @@ public final class ImageSearcher {
                 float[] cached = cache == null ? null : cache.get(h.path(), new FileStamp(h.size(), h.modified()));
                 if (cached == null) {
                     try {
-                        images.add(Blip.readImage(Path.of(h.path())));
+                        images.add(Blip.readImage(PathKeys.path(h.path())));
                         toEncode.add(ok.size());
                     } catch (RuntimeException e) {
                         unreadable.add(h);
-                        failed.add(new Indexer.Failure(Path.of(h.path()), e.getMessage()));
+                        failed.add(new Indexer.Failure(failurePath(h.path()), e.getMessage()));
                         continue;
                     }
                 }
@@ -147,6 +165,14 @@ public final class ImageSearcher {
             scored.add(head.get(i).withItm(s.itm(0, i)));
         }
         return new SearchResults(first(merge(scored, List.of(), candidates.subList(head.size(), candidates.size())), k), List.of());
+    }
+
+    private static Path failurePath(String key) {
+        try {
+            return PathKeys.path(key);
+        } catch (IllegalArgumentException e) {
+            return Path.of(key.replace('\0', '?'));
+        }
     }
 
     private static List<SearchHit> merge(List<SearchHit> scored, List<SearchHit> unreadable, List<SearchHit> rest) {

@@ -19,7 +19,9 @@ import org.blipjava.tasks.ModelKind;
 /**
  * Embeds image files into an {@link ImageIndex}, incrementally.
  *
- * <p>A file is embedded when the index has no entry for its absolute path or when its size or
+ * <p>Files are keyed by their absolute path ({@link PathKeys#key}: a name that is not valid UTF-8
+ * is kept as a {@code file:} URI of its bytes, so it is indexed and found whatever the locale).
+ * A file is embedded when the index has no entry for its key or when its size or
  * modification time differ from the stored ones; unchanged files are skipped, so re-running on
  * the same folder embeds only what is new or changed. Entries whose file no longer exists are
  * removed (unless {@link Options#removeMissing()} is false); entries of files that still exist
@@ -149,19 +151,30 @@ public final class Indexer {
             cache.removeTemporaries();
         }
         Map<String, FileStamp> stored = index.stamps();
+        // Keyed by PathKeys.key; the value is the path as given, which keeps the file's name as
+        // the file system spelled it even when no string can (see PathKeys).
         Map<String, Path> named = new LinkedHashMap<>();
-        for (Path p : images) {
-            named.putIfAbsent(p.toAbsolutePath().normalize().toString(), p);
-        }
         List<Failure> failed = new ArrayList<>();
+        for (Path p : images) {
+            String key;
+            try {
+                key = PathKeys.key(p);
+            } catch (RuntimeException ex) {
+                Failure f = new Failure(p, PathKeys.display(p) + ": cannot name this file: " + describe(ex));
+                failed.add(f);
+                l.failed(f);
+                continue;
+            }
+            named.putIfAbsent(key, p);
+        }
         List<Pending> todo = new ArrayList<>();
         int unchanged = 0;
         for (Map.Entry<String, Path> e : named.entrySet()) {
             FileStamp now;
             try {
-                now = stamp(Path.of(e.getKey()));
-            } catch (IOException ex) {
-                Failure f = new Failure(e.getValue(), e.getValue() + ": " + describe(ex));
+                now = stamp(e.getValue());
+            } catch (IOException | RuntimeException ex) {
+                Failure f = new Failure(e.getValue(), PathKeys.display(e.getValue()) + ": " + describe(ex));
                 failed.add(f);
                 l.failed(f);
                 continue;
@@ -179,7 +192,7 @@ public final class Indexer {
         int removed = 0;
         if (options.removeMissing()) {
             for (String path : stored.keySet()) {
-                if (!named.containsKey(path) && !Files.exists(Path.of(path))) {
+                if (!named.containsKey(path) && !exists(path)) {
                     index.remove(path);
                     if (cache != null) {
                         cache.remove(path);
@@ -269,6 +282,15 @@ public final class Indexer {
 
     /** An image to encode; {@code cacheOnly} when its index entry is current and only its cache entry is missing. */
     private record Pending(String key, Path file, FileStamp stamp, boolean replacing, boolean cacheOnly) {}
+
+    /** Whether the file of an index key exists (false for a key that names no file here). */
+    private static boolean exists(String key) {
+        try {
+            return Files.exists(PathKeys.path(key));
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
 
     private static FileStamp stamp(Path p) throws IOException {
         if (!Files.isRegularFile(p)) {

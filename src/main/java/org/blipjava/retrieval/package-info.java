@@ -4,9 +4,13 @@
  *
  * <ul>
  *   <li>{@link org.blipjava.retrieval.ImageIndex}: the index. One document per image (absolute
- *       path as key; size, modification time and optional caption stored; the L2-normalized ITC
- *       embedding in an HNSW field with dot-product similarity, so scores are cosines). The model
- *       id and embedding size are in every commit's user data; another model is refused.</li>
+ *       path as key, see {@link org.blipjava.retrieval.PathKeys}; size, modification time and
+ *       optional caption stored; the L2-normalized ITC embedding in an HNSW field with dot-product
+ *       similarity, so scores are cosines). The model id, the
+ *       {@linkplain org.blipjava.retrieval.ModelFingerprint fingerprint of its weights} and the
+ *       embedding size are in every commit's user data; another model is refused. Checksums are
+ *       verified when it is opened for writing; {@code check} runs Lucene's CheckIndex; a damaged
+ *       index gives an {@link org.blipjava.retrieval.IndexException} that says how to rebuild.</li>
  *   <li>{@link org.blipjava.retrieval.Indexer}: incremental, batched indexing. Unchanged files
  *       (same size and modification time) are skipped, changed ones re-embedded, entries of
  *       deleted files removed; periodic commits make interrupted runs resumable.</li>

@@ -160,4 +160,36 @@ class IndexerTest {
         assertThatThrownBy(() -> ImageIndex.openForWriting(notIndex, new IndexInfo("m", 4)))
                 .isInstanceOf(IndexException.class).hasMessageContaining("not empty");
     }
+
+    @ParameterizedTest
+    @MethodSource("sets")
+    void aFileNameThatIsNotUtf8IsIndexedUpdatedAndRemovedByItsKey(FixtureSet set, @TempDir Path tmp) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.io.File.separatorChar == '/', "file names are bytes on Unix only");
+        Path dir = Files.createDirectories(tmp.resolve("photos"));
+        Path latin1 = PathKeysTest.latin1File(dir);
+        Files.copy(set.image(RetrievalFixtures.itmImages(set).get(0)), latin1, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        List<Path> listed;
+        try (Stream<Path> s = Files.list(dir)) {
+            listed = s.toList();
+        }
+        try (Blip blip = RetrievalFixtures.itm(set);
+                ImageIndex index = ImageIndex.openForWriting(tmp.resolve("index"),
+                        IndexInfo.forModel(set.model("tiny-itm").toString(), blip))) {
+            Indexer indexer = new Indexer(blip, null, Indexer.Options.defaults());
+            Indexer.Report first = indexer.index(index, listed, null);
+            assertThat(first.failed()).isEmpty();
+            assertThat(first.added()).isEqualTo(1);
+            String key = PathKeys.key(latin1);
+            assertThat(index.stamps()).containsOnlyKeys(key);
+            float[] q = blip.embedTexts(List.of(FixtureInputs.itmTexts(set).get(0)))[0];
+            assertThat(index.search(q, 1)).singleElement().extracting(SearchHit::path).isEqualTo(key);
+            // More results than images asked for: all of them, nothing allocated for the rest.
+            assertThat(index.search(q, Integer.MAX_VALUE)).hasSize(1);
+            // The same file named by its key (as search prints it) is the same entry.
+            assertThat(indexer.index(index, List.of(PathKeys.path(key)), null).unchanged()).isEqualTo(1);
+            Files.delete(latin1);
+            assertThat(indexer.index(index, List.of(), null).removed()).isEqualTo(1);
+            assertThat(index.size()).isZero();
+        }
+    }
 }
