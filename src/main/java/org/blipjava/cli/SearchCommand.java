@@ -37,7 +37,7 @@ import picocli.CommandLine.ParameterException;
                 + " taking their vision states from the index's cache when it was built with --cache-itm-states).",
             "The model is the one the index was built with, recognized by its weights wherever its folder lies;"
                 + " another --model is refused (--force-model uses it anyway, with a warning).",
-            "Paths that are not valid UTF-8 are shown as file: URIs (each byte outside ASCII as %%XX).",
+            "Paths that are not valid UTF-8 are shown as file: URIs (each byte outside ASCII percent-encoded).",
             "An index up to 256 MB is verified against its checksums first; 'blip index --check' checks any."})
 final class SearchCommand extends ModelCommand {
     static final Logger LUCENE_LOG = IndexCommand.quietLucene();
