@@ -28,6 +28,7 @@ import picocli.CommandLine.Command;
             ExplainCommand.class,
             BenchCommand.class,
             TrainCommand.class,
+            InitCommand.class,
             CapfiltCommand.class,
             ServeCommand.class,
             CommandLine.HelpCommand.class

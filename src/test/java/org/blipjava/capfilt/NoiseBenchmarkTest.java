@@ -14,7 +14,9 @@ import java.util.ArrayList;
 import java.util.List;
 import org.blipjava.tasks.Blip;
 import org.blipjava.tasks.LoadOptions;
-import org.blipjava.testing.Fixtures;
+import org.blipjava.testing.TinyTestModels;
+import org.blipjava.training.TinyModels;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,6 +26,17 @@ class NoiseBenchmarkTest {
 
     @TempDir
     Path tmp;
+    @TempDir
+    static Path models;
+    private static Path tinyCaption;
+    private static Path tinyItm;
+
+    /** Freshly initialised models, so the outcome does not depend on a fixture set's weights. */
+    @BeforeAll
+    static void makeModels() throws IOException {
+        tinyCaption = TinyTestModels.write(models, TinyModels.Head.CAPTION);
+        tinyItm = TinyTestModels.write(models, TinyModels.Head.ITM);
+    }
 
     @Test
     void generatesTheRequestedNoiseWithWrongCaptions() throws IOException {
@@ -91,9 +104,8 @@ class NoiseBenchmarkTest {
 
     @Test
     void runsEndToEndWithTheTinyModels() throws IOException {
-        Fixtures.FixtureSet set = Fixtures.sets(Fixtures.Kind.BLIP).get(0);
         LoadOptions o = LoadOptions.defaults().withThreads(2);
-        try (Blip cap = Blip.load(set.model("tiny-caption"), o); Blip itm = Blip.load(set.model("tiny-itm"), o)) {
+        try (Blip cap = Blip.load(tinyCaption, o); Blip itm = Blip.load(tinyItm, o)) {
             CapFilter f = new CapFilter(cap, itm, new CapfiltSettings(1, 0.9, 0, null, 0.5, null));
             NoiseBenchmark.Result r = NoiseBenchmark.run(f, tmp, new NoiseBenchmark.Config(12, 32, 0.5, 5),
                     new CapfiltRun.Options(5, 4, null));
@@ -106,15 +118,14 @@ class NoiseBenchmarkTest {
 
     @Test
     void trainAndRunFineTunesTheFilterWithTheRetrievalTrainerAndResumes() throws IOException {
-        Fixtures.FixtureSet set = Fixtures.sets(Fixtures.Kind.BLIP).get(0);
         LoadOptions o = LoadOptions.defaults().withThreads(2);
         NoiseBenchmark.FilterTuning d = NoiseBenchmark.FilterTuning.benchmark(7, 2);
         NoiseBenchmark.FilterTuning tuning = new NoiseBenchmark.FilterTuning(d.training().withEpochs(1).withBatch(6, 1),
                 new org.blipjava.training.RetrievalSettings(0.07, true, 0.995, 0.4, 12), 2);
         NoiseBenchmark.Config c = new NoiseBenchmark.Config(8, 32, 0.5, 7);
         CapfiltSettings settings = new CapfiltSettings(1, 0.9, 0, null, 0.5, null);
-        try (Blip cap = Blip.load(set.model("tiny-caption"), o)) {
-            NoiseBenchmark.Result r = NoiseBenchmark.trainAndRun(cap, set.model("tiny-itm"), tmp, c, 12, tuning,
+        try (Blip cap = Blip.load(tinyCaption, o)) {
+            NoiseBenchmark.Result r = NoiseBenchmark.trainAndRun(cap, tinyItm, tmp, c, 12, tuning,
                     settings, new CapfiltRun.Options(4, 4, null));
             assertEquals(8, r.images());
             assertEquals(4, r.noisy());
@@ -122,10 +133,10 @@ class NoiseBenchmarkTest {
             assertTrue(Files.isRegularFile(tmp.resolve("filter/final/model.safetensors")));
             assertTrue(Files.isDirectory(tmp.resolve("filter/checkpoints/step-00000004")));
             byte[] tuned = Files.readAllBytes(tmp.resolve("filter/final/model.safetensors"));
-            assertNotEquals(java.util.Arrays.hashCode(Files.readAllBytes(set.model("tiny-itm").resolve("model.safetensors"))),
+            assertNotEquals(java.util.Arrays.hashCode(Files.readAllBytes(tinyItm.resolve("model.safetensors"))),
                     java.util.Arrays.hashCode(tuned), "the filter was trained");
             // Run again on the same folder: the finished fine-tuning is resumed, not redone or refused.
-            NoiseBenchmark.Result again = NoiseBenchmark.trainAndRun(cap, set.model("tiny-itm"), tmp, c, 12, tuning,
+            NoiseBenchmark.Result again = NoiseBenchmark.trainAndRun(cap, tinyItm, tmp, c, 12, tuning,
                     settings, new CapfiltRun.Options(4, 4, null));
             assertEquals(r.removed(), again.removed());
             assertTrue(java.util.Arrays.equals(tuned, Files.readAllBytes(tmp.resolve("filter/final/model.safetensors"))));

@@ -12,16 +12,31 @@ import org.blipjava.tasks.Blip;
 import org.blipjava.tasks.GeneratedText;
 import org.blipjava.tasks.LoadOptions;
 import org.blipjava.tensor.Parallel;
-import org.blipjava.testing.Fixtures;
+import org.blipjava.testing.TinyTestModels;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** VQA fine-tuning of the fixture's tiny VQA model on questions about rendered shapes. */
+/** VQA fine-tuning of a freshly initialised tiny VQA model on questions about rendered shapes. */
 class VqaTrainingTest {
     /** Held-out answer loss must end below this fraction of its value before training. */
     private static final double LOSS_FRACTION = 0.3;
-    /** VQA accuracy on held-out questions must rise by at least this much. */
-    private static final double ACCURACY_GAIN = 0.3;
+    /**
+     * VQA accuracy on held-out questions must rise by at least this much. From a fresh
+     * initialisation this short run mostly learns which answers fit which question (0.17 to 0.29
+     * for seeds 0 to 2), not yet the image, so the bar is lower than a pretrained start would allow.
+     */
+    private static final double ACCURACY_GAIN = 0.1;
+
+    @TempDir
+    static Path models;
+
+    /** Freshly initialised models, so the outcome does not depend on a fixture set's weights. */
+    @BeforeAll
+    static void makeModels() throws Exception {
+        TinyTestModels.write(models, TinyModels.Head.VQA);
+        TinyTestModels.write(models, TinyModels.Head.CAPTION);
+    }
 
     private static RgbImage read(Path p) {
         return Images.read(p);
@@ -29,13 +44,13 @@ class VqaTrainingTest {
 
     @Test
     void trainingOnShapeQuestionsLowersHeldOutLossAndRaisesAccuracy(@TempDir Path tmp) throws Exception {
-        Path model = Fixtures.sets(Fixtures.Kind.BLIP).getFirst().model("tiny-vqa");
+        Path model = models.resolve(TinyModels.Head.VQA.folderName());
         VqaData train = VqaData.read(ShapesData.writeVqa(tmp.resolve("data"), "train", 48, 64, 1), null);
         VqaData val = VqaData.read(ShapesData.writeVqa(tmp.resolve("data"), "val", ShapesData.kinds(), 64, 2), null);
         assertThat(train.size()).isEqualTo(96);
-        // 96 answers, batch 8, 10 epochs: 120 optimizer steps.
+        // 96 answers, batch 8, 10 epochs: 120 optimizer steps; a fresh model needs a higher rate than 3e-3.
         TrainingSettings s = TrainingSettings.defaults().withEpochs(10).withBatch(8, 1)
-                .withOptimizer(3e-3, 0, 0.05, 10, 1.0).withValidation(6, 0);
+                .withOptimizer(1e-2, 0, 0.05, 10, 1.0).withValidation(6, 0);
         try (Parallel parallel = new Parallel(2)) {
             Trainer trainer = new Trainer(model, s, parallel);
             ValidationResult before = trainer.vqaValidator(val).evaluate(Parameters.load(model), 0, VqaTrainingTest::read);
@@ -60,7 +75,7 @@ class VqaTrainingTest {
                 }
             }
             // A captioning checkpoint cannot be trained for VQA.
-            Trainer captioner = new Trainer(Fixtures.sets(Fixtures.Kind.BLIP).getFirst().model("tiny-caption"), s, parallel);
+            Trainer captioner = new Trainer(models.resolve(TinyModels.Head.CAPTION.folderName()), s, parallel);
             assertThatThrownBy(() -> captioner.trainVqa(train, null, tmp.resolve("x"), false, null))
                     .hasMessageContaining("BlipForQuestionAnswering");
         }
