@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.Stream;
+import org.blipjava.checkpoint.Checkpoints;
 import org.blipjava.testing.FixtureInputs;
 import org.blipjava.testing.Fixtures;
 import org.blipjava.testing.Fixtures.FixtureSet;
@@ -54,7 +55,10 @@ class BadModelFilesTest {
     @MethodSource("sets")
     void zeroAttentionHeadsNameConfigJsonAndTheKey(FixtureSet set, @TempDir Path tmp) throws Exception {
         Path model = modelWithoutWeights(set, tmp);
-        Files.copy(set.model("tiny-caption").resolve("model.safetensors"), model.resolve("model.safetensors"));
+        // The weights in whichever format the set ships them.
+        Path weights = Checkpoints.WEIGHT_FILES.stream().map(set.model("tiny-caption")::resolve)
+                .filter(Files::isRegularFile).findFirst().orElseThrow();
+        Files.copy(weights, model.resolve(weights.getFileName()));
         ObjectNode config = (ObjectNode) JSON.readTree(model.resolve("config.json").toFile());
         config.withObjectProperty("text_config").put("num_attention_heads", 0);
         JSON.writeValue(model.resolve("config.json").toFile(), config);
