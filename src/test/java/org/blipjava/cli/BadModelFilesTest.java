@@ -11,6 +11,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.Stream;
+import org.blipjava.checkpoint.Checkpoints;
+import org.blipjava.testing.FixtureInputs;
 import org.blipjava.testing.Fixtures;
 import org.blipjava.testing.Fixtures.FixtureSet;
 import org.junit.jupiter.api.io.TempDir;
@@ -53,11 +55,14 @@ class BadModelFilesTest {
     @MethodSource("sets")
     void zeroAttentionHeadsNameConfigJsonAndTheKey(FixtureSet set, @TempDir Path tmp) throws Exception {
         Path model = modelWithoutWeights(set, tmp);
-        Files.copy(set.model("tiny-caption").resolve("model.safetensors"), model.resolve("model.safetensors"));
+        // The weights in whichever format the set ships them.
+        Path weights = Checkpoints.WEIGHT_FILES.stream().map(set.model("tiny-caption")::resolve)
+                .filter(Files::isRegularFile).findFirst().orElseThrow();
+        Files.copy(weights, model.resolve(weights.getFileName()));
         ObjectNode config = (ObjectNode) JSON.readTree(model.resolve("config.json").toFile());
         config.withObjectProperty("text_config").put("num_attention_heads", 0);
         JSON.writeValue(model.resolve("config.json").toFile(), config);
-        Path image = set.image(set.expected().get("images").get(0).asText());
+        Path image = set.image(FixtureInputs.modelImages(set.expected(), "caption").get(0));
         assertOneLine(run("caption", "--model", model.toString(), image.toString()),
                 model.resolve("config.json") + " text_config: field 'num_attention_heads' must be at least 1, got 0");
     }
@@ -67,7 +72,7 @@ class BadModelFilesTest {
     void malformedSafetensorsNameTheFileAndTheTensor(FixtureSet set, @TempDir Path tmp) throws Exception {
         Path model = modelWithoutWeights(set, tmp);
         Path weights = model.resolve("model.safetensors");
-        Path image = set.image(set.expected().get("images").get(0).asText());
+        Path image = set.image(FixtureInputs.modelImages(set.expected(), "caption").get(0));
 
         write(weights, "{\"a\": {\"dtype\": \"F32\", \"shape\": [4], \"data_offsets\": [0, 16]},"
                 + " \"b\": {\"dtype\": \"F32\", \"shape\": [4], \"data_offsets\": [8, 24]}}", 24);

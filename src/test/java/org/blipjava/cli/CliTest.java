@@ -52,11 +52,13 @@ class CliTest {
         return out;
     }
 
-    static List<String> firstImages(FixtureSet set, int n) {
-        List<String> out = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            out.add(set.expected().get("images").get(i).asText());
-        }
+    /**
+     * The images a section's reference results were computed from ({@code caption.images},
+     * {@code vqa.images}), one per result row.
+     */
+    static List<String> sectionImages(FixtureSet set, String section, int rows) {
+        List<String> out = FixtureInputs.modelImages(set.expected(), section);
+        assertThat(out).as("%s %s.images (one per result row)", set, section).hasSize(rows);
         return out;
     }
 
@@ -87,7 +89,7 @@ class CliTest {
             if (!c.has("kwargs") || !c.has("ids")) {
                 continue;
             }
-            List<String> images = firstImages(set, c.get("ids").size());
+            List<String> images = sectionImages(set, "caption", c.get("ids").size());
             boolean[] exact = exact(set, "tiny-caption", images);
             List<String> args = new ArrayList<>(List.of("caption", "--model", set.model("tiny-caption").toString(), "--json"));
             args.addAll(flags(c.get("kwargs")));
@@ -121,7 +123,7 @@ class CliTest {
         JsonNode section = set.expected().get("vqa");
         JsonNode c = section.get("greedy");
         int n = c.get("ids").size();
-        List<String> images = firstImages(set, n);
+        List<String> images = sectionImages(set, "vqa", n);
         boolean[] exact = exact(set, "tiny-vqa", images);
         List<String> args = new ArrayList<>(List.of("vqa", "--model", set.model("tiny-vqa").toString(), "--json",
                 "--paired", "--batch-size", String.valueOf(n)));
@@ -204,7 +206,7 @@ class CliTest {
     @ParameterizedTest
     @MethodSource("sets")
     void oneBadImageIsReportedAndTheOthersStillGetResults(FixtureSet set, @TempDir Path tmp) throws Exception {
-        Path good = set.image(set.expected().get("images").get(0).asText());
+        Path good = set.image(FixtureInputs.modelImages(set.expected(), "caption").get(0));
         Path notImage = Files.writeString(tmp.resolve("notes.png"), "this is not an image");
         Path missing = tmp.resolve("missing.jpg");
         CliRun r = run("caption", "--model", set.model("tiny-caption").toString(), "--json",
@@ -221,7 +223,7 @@ class CliTest {
     @ParameterizedTest
     @MethodSource("sets")
     void badModelsAndArgumentsGiveOneLineAndNonZeroExit(FixtureSet set, @TempDir Path tmp) throws Exception {
-        Path good = set.image(set.expected().get("images").get(0).asText());
+        Path good = set.image(FixtureInputs.modelImages(set.expected(), "caption").get(0));
         CliRun noDir = run("caption", "--model", tmp.resolve("nope").toString(), good.toString());
         assertThat(noDir.exit()).isNotZero();
         assertThat(noDir.err().lines().count()).as(noDir.err()).isEqualTo(1);
@@ -259,7 +261,7 @@ class CliTest {
     @ParameterizedTest
     @MethodSource("sets")
     void outputFileIsWrittenWhole(FixtureSet set, @TempDir Path tmp) throws Exception {
-        Path good = set.image(set.expected().get("images").get(0).asText());
+        Path good = set.image(FixtureInputs.modelImages(set.expected(), "caption").get(0));
         Path out = tmp.resolve("sub").resolve("captions.json");
         CliRun r = run("caption", "--model", set.model("tiny-caption").toString(), "--json", "--output", out.toString(), good.toString());
         assertThat(r.exit()).as(r.err()).isZero();

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.stream.Stream;
+import org.blipjava.testing.FixtureInputs;
 import org.blipjava.testing.Fixtures;
 import org.blipjava.testing.Fixtures.FixtureSet;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -18,7 +19,7 @@ class DtypeOptionTest {
     @ParameterizedTest
     @MethodSource("sets")
     void everyWeightTypeCaptionsAndUnknownOnesAreRefused(FixtureSet set) throws Exception {
-        String image = set.image(set.expected().get("images").get(0).asText()).toString();
+        String image = set.image(FixtureInputs.modelImages(set.expected(), "caption").get(0)).toString();
         String model = set.model("tiny-caption").toString();
         for (String dtype : new String[] {"f32", "bf16", "int8"}) {
             CliRun r = CliRun.run("caption", "--model", model, "--dtype", dtype, "--json", image);

@@ -97,15 +97,45 @@ class ImageDecoderTest {
                 }
                 assertThat(got).isEqualTo(new RgbImage(r.getWidth(), r.getHeight(), want));
                 assertThat(anyBelowWhite).as("scaled, not clipped to white").isTrue();
+                // "Then continue exactly as for an 8-bit image": the same samples saved as an 8-bit
+                // RGB PNG and decoded by the 8-bit path must give bit-identical pixel values at every
+                // size the set lists (a separate decode, so a 16-bit path that rescales, converts
+                // colour or resizes differently fails here).
+                BufferedImage eight = new BufferedImage(r.getWidth(), r.getHeight(), BufferedImage.TYPE_3BYTE_BGR);
+                for (int y = 0; y < r.getHeight(); y++) {
+                    for (int x = 0; x < r.getWidth(); x++) {
+                        for (int c = 0; c < 3; c++) {
+                            eight.getRaster().setSample(x, y, c, want[(y * r.getWidth() + x) * 3 + c] & 0xFF);
+                        }
+                    }
+                }
+                RgbImage eightBit = Images.read(png(eight), "eight-bit-copy.png");
+                assertThat(eight.getRaster().getTransferType()).isEqualTo(DataBuffer.TYPE_BYTE);
                 for (JsonNode size : expected.path("pixel_sizes")) {
                     BlipImageProcessor p = new BlipImageProcessor(base.withSize(size.asInt(), size.asInt()));
-                    assertThat(p.preprocess(got)).isEqualTo(
-                            p.preprocess(new RgbImage(r.getWidth(), r.getHeight(), want)));
+                    float[] values = p.preprocess(Images.read(file));
+                    assertThat(values).as("%s at %s", file.getFileName(), size).isEqualTo(p.preprocess(eightBit));
+                    // ...and not the reference's (clipped, mostly white) values for this file.
+                    assertThat(values).as("%s at %s differs from the clipped reference", file.getFileName(), size)
+                            .isNotEqualTo(p.preprocess(clipped(r, colours)));
                 }
                 checked++;
             }
         }
         assertThat(checked).as("16-bit fixture images").isPositive();
+    }
+
+    /** What Pillow makes of a 16-bit raster (the reference's bug): each sample clipped to 255. */
+    private static RgbImage clipped(Raster r, int colours) {
+        byte[] out = new byte[r.getWidth() * r.getHeight() * 3];
+        for (int y = 0; y < r.getHeight(); y++) {
+            for (int x = 0; x < r.getWidth(); x++) {
+                for (int c = 0; c < 3; c++) {
+                    out[(y * r.getWidth() + x) * 3 + c] = (byte) Math.min(255, r.getSample(x, y, colours == 1 ? 0 : c));
+                }
+            }
+        }
+        return new RgbImage(r.getWidth(), r.getHeight(), out);
     }
 
     @Test

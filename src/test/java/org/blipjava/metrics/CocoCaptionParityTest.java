@@ -2,12 +2,10 @@ package org.blipjava.metrics;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -26,14 +24,9 @@ class CocoCaptionParityTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final double TOL = 1e-6;
 
-    static Stream<Path> files() throws IOException {
-        Path dir = Fixtures.metricsDir();
-        assumeTrue(dir != null, "no metrics fixture directory under " + Fixtures.root());
-        try (Stream<Path> s = Files.list(dir)) {
-            List<Path> out = s.filter(p -> p.toString().endsWith(".json")).sorted().toList();
-            assertThat(out).as("metrics fixtures in " + dir).isNotEmpty();
-            return out.stream();
-        }
+    /** Every metrics fixture file; a placeholder that aborts when there is none (reported skipped). */
+    static Stream<Fixtures.MetricsFile> files() {
+        return Fixtures.metricsParameters();
     }
 
     /** The fixture's gts/res as a caption set, ordered as the gts keys (the toolkit's order). */
@@ -67,7 +60,8 @@ class CocoCaptionParityTest {
 
     @ParameterizedTest
     @MethodSource("files")
-    void bleu(Path file) throws IOException {
+    void bleu(Fixtures.MetricsFile fixture) throws IOException {
+        Path file = fixture.path();
         JsonNode doc = JSON.readTree(file.toFile());
         Bleu.Result r = Bleu.score(captions(doc));
         JsonNode want = doc.get("bleu");
@@ -81,7 +75,8 @@ class CocoCaptionParityTest {
 
     @ParameterizedTest
     @MethodSource("files")
-    void rougeL(Path file) throws IOException {
+    void rougeL(Fixtures.MetricsFile fixture) throws IOException {
+        Path file = fixture.path();
         JsonNode doc = JSON.readTree(file.toFile());
         MetricResult r = RougeL.score(captions(doc));
         JsonNode want = doc.get("rouge_l");
@@ -91,7 +86,8 @@ class CocoCaptionParityTest {
 
     @ParameterizedTest
     @MethodSource("files")
-    void ciderD(Path file) throws IOException {
+    void ciderD(Fixtures.MetricsFile fixture) throws IOException {
+        Path file = fixture.path();
         JsonNode doc = JSON.readTree(file.toFile());
         MetricResult r = CiderD.score(captions(doc));
         JsonNode want = doc.get("cider_d");
@@ -101,7 +97,8 @@ class CocoCaptionParityTest {
 
     @ParameterizedTest
     @MethodSource("files")
-    void fixtureCaptionsAreAlreadyTokenized(Path file) throws IOException {
+    void fixtureCaptionsAreAlreadyTokenized(Fixtures.MetricsFile fixture) throws IOException {
+        Path file = fixture.path();
         // The fixture says its captions are tokenized; tokenizing again must not change them,
         // which is what makes scoring without --pretokenized agree with the toolkit here too.
         CaptionSet set = captions(JSON.readTree(file.toFile()));

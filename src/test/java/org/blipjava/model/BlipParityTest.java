@@ -3,11 +3,11 @@ package org.blipjava.model;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.blipjava.model.ModelFixtures.assertClose;
 import static org.blipjava.testing.FixtureInputs.config;
-import static org.blipjava.testing.FixtureInputs.firstImages;
+import static org.blipjava.testing.FixtureInputs.modelImages;
 import static org.blipjava.testing.FixtureInputs.ints;
 import static org.blipjava.model.ModelFixtures.load;
 import static org.blipjava.testing.FixtureInputs.pixels;
-import static org.blipjava.testing.FixtureInputs.strings;
+import static org.blipjava.testing.FixtureInputs.promptIds;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
@@ -38,10 +38,12 @@ class BlipParityTest {
             int[][] ids = ints(tf.get("input_ids"));
             int[][] mask = ints(tf.get("attention_mask"));
             int[][] labels = ints(tf.get("labels"));
-            int n = ids.length;
+            List<String> images = modelImages(ex, "caption");
+            int n = images.size();
+            assertThat(ids.length).as("%s caption.teacher_forced rows (one per caption.images)", set).isEqualTo(n);
             int size = cfg.vision().imageSize();
             try (SafetensorsFile f = set.openTensors()) {
-                float[] px = pixels(f, size, firstImages(ex, n));
+                float[] px = pixels(f, size, images);
                 BlipVisionModel.Output vis = model.vision(px, n, size, size);
                 assertClose(set + " caption/vision_last_hidden_state", vis.lastHiddenState(),
                         Fixtures.floats(f, "caption/vision_last_hidden_state"));
@@ -76,14 +78,13 @@ class BlipParityTest {
             for (String variant : List.of("greedy", "prompted_greedy")) {
                 JsonNode g = ex.at("/caption/" + variant);
                 int[][] expectedIds = ints(g.get("ids"));
-                int n = expectedIds.length;
+                List<String> images = modelImages(ex, "caption");
+                int n = images.size();
+                assertThat(expectedIds.length).as("%s caption %s rows", set, variant).isEqualTo(n);
                 int maxLength = g.at("/kwargs/max_length").asInt();
-                int[] prompt = new int[] {bos};
-                if (g.has("prompt")) {
-                    prompt = promptIds(ex, g.get("prompt").asText(), bos);
-                }
+                int[] prompt = variant.equals("prompted_greedy") ? promptIds(ex) : new int[] {bos};
                 try (SafetensorsFile f = set.openTensors()) {
-                    BlipVisionModel.Output vis = model.vision(pixels(f, size, firstImages(ex, n)), n, size, size);
+                    BlipVisionModel.Output vis = model.vision(pixels(f, size, images), n, size, size);
                     StepDecoder.Factory factory = model.decoderFactory(vis.lastHiddenState(), n, maxLength);
                     int[][] got = greedy(factory, n, prompt, maxLength, sep, pad);
                     for (int r = 0; r < n; r++) {
@@ -102,14 +103,18 @@ class BlipParityTest {
             BlipConfig cfg = config(dir);
             BlipForConditionalGeneration model = load(dir, sd -> BlipForConditionalGeneration.load(sd, cfg, THREADS.get()));
             int[][] seqs = ints(ex.at("/caption/prompted_greedy/ids"));
-            int n = seqs.length;
+            List<String> images = modelImages(ex, "caption");
+            int n = images.size();
+            assertThat(seqs.length).as("%s caption prompted_greedy rows", set).isEqualTo(n);
             int len = seqs[0].length;
             int size = cfg.vision().imageSize();
             int vocab = model.textDecoder().vocabSize();
             try (SafetensorsFile f = set.openTensors()) {
-                BlipVisionModel.Output vis = model.vision(pixels(f, size, firstImages(ex, n)), n, size, size);
+                BlipVisionModel.Output vis = model.vision(pixels(f, size, images), n, size, size);
                 float[] full = model.teacherForcedLogits(vis, seqs, null);
-                int promptLen = 3;
+                // The whole prompt goes in as the first step, as in generate; its length is the set's.
+                int promptLen = promptIds(ex).length;
+                assertThat(len).as("%s prompted sequences longer than the prompt", set).isGreaterThan(promptLen);
                 try (StepDecoder dec = model.decoderFactory(vis.lastHiddenState(), n, len).open(identity(n))) {
                     int[][] first = new int[n][];
                     for (int r = 0; r < n; r++) {
@@ -127,7 +132,7 @@ class BlipParityTest {
                     }
                 }
                 // Reordering: rows start on swapped inputs, then both continue the row that read input 0.
-                if (n >= 2) {
+                if (n >= 2 && len >= 3) {
                     try (StepDecoder dec = model.decoderFactory(vis.lastHiddenState(), n, len).open(new int[] {1, 0})) {
                         dec.forward(new int[][] {Arrays.copyOf(seqs[1], 2), Arrays.copyOf(seqs[0], 2)});
                         dec.select(new int[] {1, 1});
@@ -160,10 +165,12 @@ class BlipParityTest {
             JsonNode vqa = ex.get("vqa");
             int[][] qIds = ints(vqa.get("input_ids"));
             int[][] qMask = ints(vqa.get("attention_mask"));
-            int n = qIds.length;
+            List<String> images = modelImages(ex, "vqa");
+            int n = images.size();
+            assertThat(qIds.length).as("%s vqa questions (one per vqa.images)", set).isEqualTo(n);
             int size = cfg.vision().imageSize();
             try (SafetensorsFile f = set.openTensors()) {
-                BlipVisionModel.Output vis = model.vision(pixels(f, size, firstImages(ex, n)), n, size, size);
+                BlipVisionModel.Output vis = model.vision(pixels(f, size, images), n, size, size);
                 float[] q = model.encodeQuestions(vis.lastHiddenState(), n, qIds, qMask);
                 assertClose(set + " vqa/question_embeds", q, Fixtures.floats(f, "vqa/question_embeds"));
                 JsonNode train = vqa.get("train");
@@ -193,7 +200,7 @@ class BlipParityTest {
             BlipConfig cfg = config(dir);
             BlipForImageTextRetrieval model = load(dir, sd -> BlipForImageTextRetrieval.load(sd, cfg, THREADS.get()));
             JsonNode itm = ex.get("itm");
-            List<String> images = strings(itm.get("images"));
+            List<String> images = modelImages(ex, "itm");
             int[][] ids = ints(itm.get("input_ids"));
             int[][] mask = ints(itm.get("attention_mask"));
             int ni = images.size();
@@ -230,7 +237,7 @@ class BlipParityTest {
             BlipConfig cfg = config(dir);
             BlipModel model = load(dir, sd -> BlipModel.load(sd, cfg, THREADS.get()));
             JsonNode c = ex.get("contrastive");
-            List<String> images = strings(c.get("images"));
+            List<String> images = modelImages(ex, "contrastive");
             int[][] ids = ints(c.get("input_ids"));
             int[][] mask = ints(c.get("attention_mask"));
             int size = cfg.vision().imageSize();
@@ -246,23 +253,6 @@ class BlipParityTest {
                         Fixtures.floats(f, "contrastive/loss"));
             }
         }
-    }
-
-    /** [DEC] followed by the prompt's ids from expected.json's tokenizer cases, without the final [SEP]. */
-    private static int[] promptIds(JsonNode ex, String prompt, int bos) {
-        for (JsonNode t : ex.get("tokenize")) {
-            if (t.get("text").asText().equals(prompt)) {
-                JsonNode idNode = t.get("input_ids");
-                int[] ids = new int[idNode.size()];
-                for (int i = 0; i < ids.length; i++) {
-                    ids[i] = idNode.get(i).asInt();
-                }
-                int[] out = Arrays.copyOf(ids, ids.length - 1);
-                out[0] = bos;
-                return out;
-            }
-        }
-        throw new AssertionError("expected.json has no tokenize entry for the prompt '" + prompt + "'");
     }
 
     private static int[] identity(int n) {

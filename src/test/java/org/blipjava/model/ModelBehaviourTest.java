@@ -14,6 +14,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.blipjava.checkpoint.CheckpointException;
 import org.blipjava.checkpoint.DType;
+import org.blipjava.checkpoint.Checkpoints;
+import org.blipjava.checkpoint.LoadedWeights;
 import org.blipjava.checkpoint.SafetensorsFile;
 import org.blipjava.checkpoint.StateDict;
 import org.blipjava.checkpoint.TensorData;
@@ -38,20 +40,24 @@ class ModelBehaviourTest {
     void unexpectedAndMissingKeysAreNamed() throws IOException {
         Path dir = set.model("tiny-caption");
         BlipConfig cfg = config(dir);
-        try (SafetensorsFile f = SafetensorsFile.open(dir.resolve("model.safetensors")); Parallel p = new Parallel(1)) {
-            Map<String, TensorData> extra = new LinkedHashMap<>(f.tensors());
+        // Whichever weight file the set ships (a pytorch_model.bin also holds the tied alias
+        // cls.predictions.decoder.bias, removed with the bias below so the key is really missing).
+        try (LoadedWeights f = Checkpoints.open(dir); Parallel p = new Parallel(1)) {
+            Map<String, TensorData> tensors = f.stateDict().tensors();
+            Map<String, TensorData> extra = new LinkedHashMap<>(tensors);
             extra.put("text_encoder.stray.weight",
                     new TensorData("text_encoder.stray.weight", DType.F32, new long[] {1}, MemorySegment.ofArray(new byte[4])));
             assertThatThrownBy(() -> BlipForConditionalGeneration.load(new StateDict("extra", extra), cfg, p))
                     .isInstanceOf(CheckpointException.class).hasMessageContaining("text_encoder.stray.weight");
 
-            Map<String, TensorData> missing = new LinkedHashMap<>(f.tensors());
+            Map<String, TensorData> missing = new LinkedHashMap<>(tensors);
             missing.remove("text_decoder.cls.predictions.bias");
+            missing.remove("text_decoder.cls.predictions.decoder.bias");
             assertThatThrownBy(() -> BlipForConditionalGeneration.load(new StateDict("missing", missing), cfg, p))
                     .isInstanceOf(CheckpointException.class).hasMessageContaining("text_decoder.cls.predictions.bias");
 
             // A captioning checkpoint is not a VQA one: the text encoder is missing.
-            assertThatThrownBy(() -> BlipForQuestionAnswering.load(new StateDict("caption", f.tensors()), cfg, p))
+            assertThatThrownBy(() -> BlipForQuestionAnswering.load(new StateDict("caption", tensors), cfg, p))
                     .isInstanceOf(CheckpointException.class).hasMessageContaining("text_encoder.");
         }
     }

@@ -8,6 +8,8 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.function.Function;
+import org.blipjava.checkpoint.Checkpoints;
+import org.blipjava.checkpoint.LoadedWeights;
 import org.blipjava.checkpoint.SafetensorsFile;
 import org.blipjava.checkpoint.StateDict;
 
@@ -18,10 +20,14 @@ final class ModelFixtures {
 
     private ModelFixtures() {}
 
-    /** Opens the model's safetensors, builds the model from it and closes the file. */
+    /**
+     * Opens the model's weights in whichever format the folder has (a fixture set may ship
+     * {@code model.safetensors}, {@code pytorch_model.bin} or both), builds the model from them
+     * and closes the files.
+     */
     static <T> T load(Path modelDir, Function<StateDict, T> build) {
-        try (SafetensorsFile f = SafetensorsFile.open(modelDir.resolve("model.safetensors"))) {
-            return build.apply(new StateDict(f.path().toString(), f.tensors()));
+        try (LoadedWeights w = Checkpoints.open(modelDir)) {
+            return build.apply(w.stateDict());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

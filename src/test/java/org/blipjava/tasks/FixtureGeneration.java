@@ -1,5 +1,7 @@
 package org.blipjava.tasks;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -9,6 +11,7 @@ import java.util.Map;
 import org.blipjava.checkpoint.SafetensorsFile;
 import org.blipjava.generation.EarlyStopping;
 import org.blipjava.generation.GenerationConfig;
+import org.blipjava.testing.FixtureInputs;
 import org.blipjava.testing.Fixtures;
 
 /** Reads the fixture's generation cases: their settings, images and expected ids. */
@@ -53,14 +56,14 @@ final class FixtureGeneration {
         return out;
     }
 
-    /** The images a section's results were computed on: its own {@code images}, else the first N of the set's. */
+    /**
+     * The images a section's results were computed on: its own {@code images} (every set lists
+     * them per section), one per result row. Not the first N of the set's {@code images}: in
+     * another set a 16-bit image, which has no pixel values, may come earlier.
+     */
     static List<String> images(JsonNode expected, JsonNode section, int n) {
-        JsonNode own = section.get("images");
-        JsonNode list = own != null ? own : expected.get("images");
-        List<String> out = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            out.add(list.get(i).asText());
-        }
+        List<String> out = FixtureInputs.strings(section.get("images"));
+        assertThat(out).as("section images (one per result row)").hasSize(n);
         return out;
     }
 

@@ -44,11 +44,57 @@ public final class FixtureInputs {
         return out;
     }
 
-    /** The first n image names of expected.json's {@code images}. */
+    /**
+     * The first n images of expected.json's {@code images} that have pixel-value targets (those
+     * listed in {@code pixel_values_not_a_target}, such as 16-bit sources, are skipped: a set may
+     * list one early). For tests that need some inputs; a test comparing with a section's
+     * reference outputs takes that section's images from {@link #modelImages}.
+     */
     public static List<String> firstImages(JsonNode expected, int n) {
-        List<String> all = strings(expected.get("images"));
-        assertThat(all.size()).as("images listed in expected.json").isGreaterThanOrEqualTo(n);
-        return all.subList(0, n);
+        List<String> out = new ArrayList<>();
+        JsonNode notTarget = expected.path("pixel_values_not_a_target");
+        for (JsonNode img : expected.get("images")) {
+            if (out.size() < n && !notTarget.has(img.asText())) {
+                out.add(img.asText());
+            }
+        }
+        assertThat(out.size()).as("images with pixel values listed in expected.json").isGreaterThanOrEqualTo(n);
+        return out;
+    }
+
+    /**
+     * The model images of one section of expected.json ({@code caption}, {@code vqa}, {@code itm},
+     * {@code contrastive}): the images whose pixel values that section's reference outputs were
+     * computed from, in row order. Read from the section, never assumed to be the first entries of
+     * the top-level {@code images} (in another set a 16-bit image, which has no pixel values, may
+     * come earlier).
+     */
+    public static List<String> modelImages(JsonNode expected, String section) {
+        JsonNode images = expected.path(section).get("images");
+        assertThat(images).as("expected.json %s.images", section).isNotNull();
+        List<String> out = strings(images);
+        assertThat(out).as("expected.json %s.images", section).isNotEmpty();
+        return out;
+    }
+
+    /**
+     * The prompt of {@code caption.prompted_greedy} as the decoder receives it in {@code generate}:
+     * {@code prompt_input_ids} ([DEC] first) without the final [SEP].
+     */
+    public static int[] promptIds(JsonNode expected) {
+        JsonNode ids = expected.at("/caption/prompted_greedy/prompt_input_ids");
+        assertThat(ids.isArray()).as("expected.json caption.prompted_greedy.prompt_input_ids").isTrue();
+        int sep = expected.at("/special_ids/sep").asInt();
+        int n = ids.size();
+        if (n > 0 && ids.get(n - 1).asInt() == sep) {
+            n--;
+        }
+        int[] out = new int[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = ids.get(i).asInt();
+        }
+        assertThat(out).as("prompt ids start with [DEC]").startsWith(expected.at("/special_ids/bos_dec").asInt());
+        return out;
     }
 
     /** A JSON array of integer arrays (token ids, masks). */

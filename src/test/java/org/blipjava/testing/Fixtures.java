@@ -121,6 +121,70 @@ public final class Fixtures {
         return null;
     }
 
+    /**
+     * The metrics fixture files ({@code *.json} in {@link #metricsDir()}), in name order. When
+     * there is no metrics directory the calling test is aborted (reported skipped, with the root
+     * searched); a metrics directory without a JSON file is a broken fixture layout and fails.
+     */
+    public static List<Path> metricsFiles() {
+        Path dir = metricsDir();
+        if (dir == null) {
+            Assumptions.abort(missingMetrics());
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            List<Path> out = s.filter(p -> p.getFileName().toString().endsWith(".json") && Files.isRegularFile(p))
+                    .sorted().toList();
+            if (out.isEmpty()) {
+                throw new AssertionError("no metrics fixture (*.json) in " + dir);
+            }
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * The metrics fixture files as the arguments of a parameterized test. When there is no metrics
+     * directory, one placeholder stands in whose {@link MetricsFile#path()} aborts the test, so
+     * every parameterized test is reported skipped (an aborted argument source makes it vanish).
+     */
+    public static Stream<MetricsFile> metricsParameters() {
+        if (metricsDir() == null) {
+            return Stream.of(new MetricsFile(null, missingMetrics()));
+        }
+        return metricsFiles().stream().map(p -> new MetricsFile(p, null));
+    }
+
+    private static String missingMetrics() {
+        Path root = root();
+        return "no metrics fixture directory at " + root.resolve("metrics") + " or " + root.resolveSibling("metrics")
+                + "; set BLIP_FIXTURES to a directory of sets holding metrics/ (or to a set beside it)";
+    }
+
+    /** One metrics fixture file, or the placeholder for a missing metrics directory. */
+    public static final class MetricsFile {
+        private final Path path;
+        private final String absent;
+
+        MetricsFile(Path path, String absent) {
+            this.path = path;
+            this.absent = absent;
+        }
+
+        /** The file; aborts the calling test when the metrics fixtures are missing. */
+        public Path path() {
+            if (path == null) {
+                Assumptions.abort(absent);
+            }
+            return path;
+        }
+
+        @Override
+        public String toString() {
+            return path == null ? "(missing)" : path.getFileName().toString();
+        }
+    }
+
     /** One fixture set: expected.json, expected.safetensors, images/, models/, tokenizer/. */
     public static final class FixtureSet {
         private final Path dir;

@@ -24,8 +24,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 class BertTokenizerParityTest {
     private static final Pattern TRUNCATED = Pattern.compile("truncated_(\\d+)");
 
-    static List<FixtureSet> sets() {
-        return Fixtures.sets(Fixtures.Kind.BLIP);
+    static Stream<FixtureSet> sets() {
+        // A placeholder that aborts when there is no set: the tests are reported skipped, not dropped.
+        return Fixtures.parameters(Fixtures.Kind.BLIP);
     }
 
     @ParameterizedTest

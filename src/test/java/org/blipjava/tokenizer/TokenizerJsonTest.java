@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.stream.Stream;
 import org.blipjava.testing.Fixtures;
 import org.blipjava.testing.Fixtures.FixtureSet;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,8 +25,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 class TokenizerJsonTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    static List<FixtureSet> sets() {
-        return Fixtures.sets(Fixtures.Kind.BLIP);
+    static Stream<FixtureSet> sets() {
+        // A placeholder that aborts when there is no set: the tests are reported skipped, not dropped.
+        return Fixtures.parameters(Fixtures.Kind.BLIP);
     }
 
     /** Writes tokenizer.json built from the fixture's vocab.txt and the slow tokenizer's added tokens. */

@@ -10,6 +10,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Stream;
+import org.blipjava.checkpoint.Checkpoints;
+import org.blipjava.checkpoint.LoadedWeights;
 import org.blipjava.checkpoint.SafetensorsFile;
 import org.blipjava.generation.GenerationConfig;
 import org.blipjava.image.RgbImage;
@@ -38,6 +40,26 @@ class CheckpointingTest {
         return out;
     }
 
+    private static final String DECODER_BIAS = "cls.predictions.decoder.bias";
+
+    /**
+     * The keys the reference's safetensors writer keeps of a model's weights, in whichever format
+     * the set ships them: a pytorch_model.bin also holds the tied alias cls.predictions.decoder.bias
+     * (the same tensor as cls.predictions.bias), which save_pretrained's safetensors drops.
+     */
+    private static Set<String> sourceKeys(Path modelDir) throws Exception {
+        try (LoadedWeights w = Checkpoints.open(modelDir)) {
+            return withoutTiedAlias(w.stateDict().tensors().keySet());
+        }
+    }
+
+    private static Set<String> withoutTiedAlias(Set<String> names) {
+        Set<String> out = new TreeSet<>(names);
+        out.removeIf(k -> k.endsWith(DECODER_BIAS)
+                && names.contains(k.substring(0, k.length() - DECODER_BIAS.length()) + "cls.predictions.bias"));
+        return out;
+    }
+
     private static Set<String> keys(Path file) throws Exception {
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
             return new TreeSet<>(f.tensors().keySet());
@@ -51,10 +73,13 @@ class CheckpointingTest {
         Path out = tmp.resolve("saved");
         Checkpointing.savePretrained(Parameters.load(src), src, out);
 
-        assertThat(keys(out.resolve("model.safetensors"))).isEqualTo(keys(src.resolve("model.safetensors")));
-        assertThat(keys(out.resolve("model.safetensors"))).noneMatch(k -> k.endsWith("cls.predictions.decoder.bias"));
-        // Same header layout and data order as the reference's writer: the very same bytes.
-        assertThat(Files.mismatch(out.resolve("model.safetensors"), src.resolve("model.safetensors"))).isEqualTo(-1L);
+        assertThat(keys(out.resolve("model.safetensors"))).isEqualTo(sourceKeys(src));
+        assertThat(keys(out.resolve("model.safetensors"))).noneMatch(k -> k.endsWith(DECODER_BIAS));
+        if (Files.isRegularFile(src.resolve("model.safetensors"))) {
+            // Same header layout and data order as the reference's writer: the very same bytes.
+            assertThat(Files.mismatch(out.resolve("model.safetensors"), src.resolve("model.safetensors")))
+                    .isEqualTo(-1L);
+        }
         try (SafetensorsFile f = SafetensorsFile.open(out.resolve("model.safetensors"))) {
             assertThat(f.metadata()).containsEntry("format", "pt");
         }
@@ -85,7 +110,7 @@ class CheckpointingTest {
         Path src = set.model("tiny-vqa");
         Path out = tmp.resolve("saved");
         Checkpointing.savePretrained(Parameters.load(src), src, out);
-        assertThat(keys(out.resolve("model.safetensors"))).isEqualTo(keys(src.resolve("model.safetensors")));
+        assertThat(keys(out.resolve("model.safetensors"))).isEqualTo(sourceKeys(src));
         List<String> questions = new ArrayList<>();
         set.expected().at("/vqa/questions").forEach(q -> questions.add(q.asText()));
         List<RgbImage> imgs = images(set, questions.size());
@@ -115,8 +140,9 @@ class CheckpointingTest {
         }
         Checkpointing.savePretrained(params, src, out);
         Parameters back = Parameters.load(out);
-        assertThat(back.names()).isEqualTo(params.names());
-        for (String name : params.names()) {
+        // Every name but a tied alias the source's pytorch_model.bin may carry (saved once, as the bias).
+        assertThat(back.names()).isEqualTo(withoutTiedAlias(params.names()));
+        for (String name : back.names()) {
             assertThat(back.get(name).value()).as(name).isEqualTo(params.get(name).value());
         }
         try (var siblings = Files.list(tmp)) {

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.blipjava.training.GradientFixtures.assertGradients;
 import static org.blipjava.training.GradientFixtures.assertLoss;
 import static org.blipjava.testing.FixtureInputs.config;
-import static org.blipjava.testing.FixtureInputs.firstImages;
+import static org.blipjava.testing.FixtureInputs.modelImages;
 import static org.blipjava.testing.FixtureInputs.ints;
 import static org.blipjava.training.GradientFixtures.params;
 import static org.blipjava.testing.FixtureInputs.pixels;
@@ -50,7 +50,10 @@ class LanguageModelGradientParityTest {
             int n = ids.length;
             int size = cfg.vision().imageSize();
             try (SafetensorsFile f = set.openTensors()) {
-                float[] px = pixels(f, size, firstImages(ex, n));
+                // The reference ran the decoder on caption.images, one row per teacher-forced caption.
+                List<String> images = modelImages(ex, "caption");
+                assertThat(images).as("%s caption.images (one per teacher-forced caption)", set).hasSize(n);
+                float[] px = pixels(f, size, images);
                 List<String> smoothings = new ArrayList<>();
                 for (String key : f.tensors().keySet()) {
                     if (key.startsWith("caption/lm_loss_ls")) {
@@ -167,7 +170,9 @@ class LanguageModelGradientParityTest {
                 Parameters params = params(dir);
                 VqaObjective objective = new VqaObjective(params, cfg);
                 Tape tape = new Tape(THREADS.get());
-                Tensor loss = objective.loss(tape, pixels(f, size, firstImages(ex, n)), n, qIds, qMask,
+                List<String> images = modelImages(ex, "vqa");
+                assertThat(images).as("%s vqa.images (one per question)", set).hasSize(n);
+                Tensor loss = objective.loss(tape, pixels(f, size, images), n, qIds, qMask,
                         ints(train.get("decoder_input_ids")), ints(train.get("decoder_attention_mask")),
                         ints(train.get("labels")));
                 assertLoss(set + " vqa/loss", loss.item(), Fixtures.floats(f, "vqa/loss"));

@@ -12,7 +12,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import org.blipjava.checkpoint.DType;
-import org.blipjava.checkpoint.SafetensorsFile;
+import org.blipjava.checkpoint.Checkpoints;
+import org.blipjava.checkpoint.LoadedWeights;
 import org.blipjava.checkpoint.StateDict;
 import org.blipjava.checkpoint.TensorData;
 import org.blipjava.testing.Fixtures;
@@ -31,8 +32,9 @@ class ParametersTest {
                 Path dir = set.model(model);
                 Parameters ps = Parameters.load(dir);
                 Set<String> keys = new TreeSet<>();
-                try (SafetensorsFile f = SafetensorsFile.open(dir.resolve("model.safetensors"))) {
-                    for (var e : f.tensors().entrySet()) {
+                // The weights in whichever format the set ships them.
+                try (LoadedWeights f = Checkpoints.open(dir)) {
+                    for (var e : f.stateDict().tensors().entrySet()) {
                         if (e.getValue().dtype() == DType.F32) {
                             keys.add(e.getKey());
                             assertThat(Arrays.equals(ps.get(e.getKey()).value(), e.getValue().toFloatArray()))
