@@ -42,15 +42,27 @@ final class InitCommand implements Callable<Integer> {
             description = "Seed of the random weights (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--spread", paramLabel = "KIND", defaultValue = "reference",
+            description = "reference (the reference's initialisation, normal(0, initializer_range)) or wide"
+                    + " (normal(0, 0.25) like the fixture sets' random models: outputs far from constant, so a short"
+                    + " training run shows learning) (default: ${DEFAULT-VALUE}).")
+    String spread;
+
     @Override
     public Integer call() throws IOException {
         if (!tiny) {
             throw new ParameterException(spec.commandLine(),
                     "--tiny is required: tiny models are the only ones blip init makes");
         }
+        TinyModels.Spread how = switch (spread.toLowerCase(Locale.ROOT)) {
+            case "reference" -> TinyModels.Spread.REFERENCE;
+            case "wide" -> TinyModels.Spread.WIDE;
+            default -> throw new ParameterException(spec.commandLine(), "--spread " + spread
+                    + ": use reference or wide");
+        };
         String h = head.toLowerCase(Locale.ROOT);
         if (h.equals("all")) {
-            TinyModels.writeAll(seed, output);
+            TinyModels.writeAll(seed, how, output);
             spec.commandLine().getOut().println("wrote tiny models (seed " + seed + ") to " + output + ": "
                     + String.join(", ", java.util.Arrays.stream(TinyModels.Head.values())
                             .map(TinyModels.Head::folderName).toList()));
@@ -66,7 +78,7 @@ final class InitCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--head " + head
                     + ": unknown head; use caption, vqa, itm, contrastive or all");
         }
-        TinyModels.write(which, seed, output);
+        TinyModels.write(which, seed, how, output);
         spec.commandLine().getOut().println("wrote a tiny " + which.architecture() + " (seed " + seed + ") to "
                 + output);
         return 0;

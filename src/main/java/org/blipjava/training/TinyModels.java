@@ -134,7 +134,28 @@ public final class TinyModels {
      * values depend only on the seed and the tensor's name.
      */
     public static Parameters weights(Head head, long seed) {
-        Init w = new Init(config(head), seed);
+        return weights(head, seed, Spread.REFERENCE);
+    }
+
+    /**
+     * How widely the random weights are spread.
+     *
+     * <p>{@link #REFERENCE} is the reference's {@code _init_weights} (normal with the config's
+     * {@code initializer_range}, 0.02: a tiny model then starts with near-constant activations and
+     * learns slowly). {@link #WIDE} spreads every weight and bias as the fixture sets' random
+     * models are spread (normal(0, 0.25); layer norms 1 + normal(0, 0.1) and normal(0, 0.1)), so a
+     * few hundred training steps on rendered shapes show learning: the behaviour tests use it.
+     */
+    public enum Spread {
+        /** The reference's initialisation. */
+        REFERENCE,
+        /** The spread of the fixture sets' random models. */
+        WIDE
+    }
+
+    /** As {@link #weights(Head, long)} with the given spread. */
+    public static Parameters weights(Head head, long seed, Spread spread) {
+        Init w = new Init(config(head), seed, spread == Spread.WIDE);
         w.vision("vision_model.");
         switch (head) {
             case CAPTION -> {
@@ -172,7 +193,12 @@ public final class TinyModels {
      *                     model is never overwritten), or a write fails
      */
     public static void write(Head head, long seed, Path outDir) throws IOException {
-        writeAtomically(outDir, tmp -> writeFolder(head, seed, tmp));
+        write(head, seed, Spread.REFERENCE, outDir);
+    }
+
+    /** As {@link #write(Head, long, Path)} with the given spread of the random weights. */
+    public static void write(Head head, long seed, Spread spread, Path outDir) throws IOException {
+        writeAtomically(outDir, tmp -> writeFolder(head, seed, spread, tmp));
     }
 
     /**
@@ -183,11 +209,16 @@ public final class TinyModels {
      * @throws IOException as {@link #write}
      */
     public static void writeAll(long seed, Path outDir) throws IOException {
+        writeAll(seed, Spread.REFERENCE, outDir);
+    }
+
+    /** As {@link #writeAll(long, Path)} with the given spread of the random weights. */
+    public static void writeAll(long seed, Spread spread, Path outDir) throws IOException {
         writeAtomically(outDir, tmp -> {
             for (Head h : Head.values()) {
                 Path dir = tmp.resolve(h.folderName());
                 Files.createDirectory(dir);
-                writeFolder(h, seed, dir);
+                writeFolder(h, seed, spread, dir);
             }
         });
     }
@@ -228,12 +259,12 @@ public final class TinyModels {
         }
     }
 
-    private static void writeFolder(Head head, long seed, Path dir) throws IOException {
+    private static void writeFolder(Head head, long seed, Spread spread, Path dir) throws IOException {
         ObjectNode configJson = configJson(head);
         BlipConfig config = config(head);
         JSON.writeValue(dir.resolve("config.json").toFile(), configJson);
         // The trainer's own save_pretrained code decides which keys are written (tied aliases once).
-        SafetensorsWriter.write(dir.resolve(Checkpointing.WEIGHTS_FILE), Checkpointing.tensors(weights(head, seed)),
+        SafetensorsWriter.write(dir.resolve(Checkpointing.WEIGHTS_FILE), Checkpointing.tensors(weights(head, seed, spread)),
                 SafetensorsWriter.PT_METADATA);
         for (String name : TOKENIZER_FILES) {
             try (InputStream in = resource(name)) {
@@ -274,13 +305,18 @@ public final class TinyModels {
         /** The top-level {@code initializer_range}, which the reference's BlipPreTrainedModel uses. */
         final double range;
         final long seed;
+        final boolean wide;
         final List<Parameter> params = new ArrayList<>();
 
-        Init(BlipConfig config, long seed) {
+        Init(BlipConfig config, long seed, boolean wide) {
             this.config = config;
             this.range = config.initializerRange();
             this.seed = seed;
+            this.wide = wide;
         }
+
+        private static final double WIDE_STD = 0.25;
+        private static final double WIDE_NORM_STD = 0.1;
 
         void vision(String pre) {
             BlipVisionConfig v = config.vision();
@@ -289,7 +325,7 @@ public final class TinyModels {
             // BlipVisionEmbeddings: trunc_normal_ with the *vision* config's range (1e-10 by default).
             truncatedNormal(pre + "embeddings.class_embedding", v.initializerRange(), 1, 1, d);
             normal(pre + "embeddings.patch_embedding.weight", range, d, 3, p, p);
-            constant(pre + "embeddings.patch_embedding.bias", 0f, d);
+            bias(pre + "embeddings.patch_embedding.bias", d);
             truncatedNormal(pre + "embeddings.position_embedding", v.initializerRange(), 1, v.numPositions(), d);
             for (int i = 0; i < v.numHiddenLayers(); i++) {
                 String lp = pre + "encoder.layers." + i + ".";
@@ -331,7 +367,7 @@ public final class TinyModels {
             linear(pre + "transform.dense", d, d, t.initializerRange());
             layerNorm(pre + "transform.LayerNorm", d);
             normal(pre + "decoder.weight", t.initializerRange(), t.vocabSize(), d);
-            constant(pre + "bias", 0f, t.vocabSize());
+            bias(pre + "bias", t.vocabSize());
         }
 
         private void attention(String pre, int d, int kvIn, double r) {
@@ -344,25 +380,48 @@ public final class TinyModels {
 
         void linear(String prefix, int in, int out, double r) {
             normal(prefix + ".weight", r, out, in);
-            constant(prefix + ".bias", 0f, out);
+            bias(prefix + ".bias", out);
+        }
+
+        /** A bias: zeros, or (wide) normal like the weights. */
+        private void bias(String name, int n) {
+            if (wide) {
+                gaussian(name, 0, WIDE_STD, n);
+            } else {
+                constant(name, 0f, n);
+            }
         }
 
         private void layerNorm(String prefix, int d) {
-            constant(prefix + ".weight", 1f, d);
-            constant(prefix + ".bias", 0f, d);
+            if (wide) {
+                gaussian(prefix + ".weight", 1, WIDE_NORM_STD, d);
+                gaussian(prefix + ".bias", 0, WIDE_NORM_STD, d);
+            } else {
+                constant(prefix + ".weight", 1f, d);
+                constant(prefix + ".bias", 0f, d);
+            }
         }
 
+        /** normal(0, std), or (wide) normal(0, 0.25). */
         void normal(String name, double std, int... shape) {
+            gaussian(name, 0, wide ? WIDE_STD : std, shape);
+        }
+
+        private void gaussian(String name, double mean, double std, int... shape) {
             SplittableRandom rnd = random(name);
             float[] v = new float[numel(shape)];
             for (int i = 0; i < v.length; i++) {
-                v[i] = (float) (rnd.nextGaussian() * std);
+                v[i] = (float) (mean + rnd.nextGaussian() * std);
             }
             params.add(new Parameter(name, v, shape));
         }
 
         /** torch.nn.init.trunc_normal_ with its default bounds: redraw values outside [-2, 2]. */
         private void truncatedNormal(String name, double std, int... shape) {
+            if (wide) {
+                normal(name, std, shape);
+                return;
+            }
             SplittableRandom rnd = random(name);
             float[] v = new float[numel(shape)];
             for (int i = 0; i < v.length; i++) {

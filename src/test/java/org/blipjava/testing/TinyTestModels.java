@@ -26,10 +26,14 @@ public final class TinyTestModels {
         return Long.getLong(SEED_PROPERTY, DEFAULT_SEED);
     }
 
-    /** Writes a fresh tiny model with this head to {@code dir}/{@code head.folderName()} and returns that folder. */
+    /**
+     * Writes a fresh tiny model with this head, its weights spread as the fixture sets' random
+     * models are ({@link TinyModels.Spread#WIDE}), to {@code dir}/{@code head.folderName()} and
+     * returns that folder.
+     */
     public static Path write(Path dir, TinyModels.Head head) throws IOException {
         Path out = dir.resolve(head.folderName());
-        TinyModels.write(head, seed(), out);
+        TinyModels.write(head, seed(), TinyModels.Spread.WIDE, out);
         return out;
     }
 }

@@ -130,6 +130,25 @@ class TinyModelsTest {
     }
 
     @Test
+    void theWideSpreadDrawsEverythingAsTheFixtureSetsModelsAreSpread() {
+        Map<String, float[]> w = new TreeMap<>();
+        for (Parameter p : TinyModels.weights(TinyModels.Head.CAPTION, 0, TinyModels.Spread.WIDE).unique()) {
+            w.put(p.name(), p.value());
+        }
+        assertThat(std(w.get("text_decoder.bert.embeddings.word_embeddings.weight"))).isCloseTo(0.25, within(0.005));
+        assertThat(std(w.get("vision_model.encoder.layers.0.mlp.fc1.weight"))).isCloseTo(0.25, within(0.03));
+        assertThat(std(w.get("vision_model.encoder.layers.0.mlp.fc1.bias"))).isGreaterThan(0.1);
+        assertThat(std(w.get("vision_model.embeddings.position_embedding"))).isCloseTo(0.25, within(0.05));
+        float[] norm = w.get("text_decoder.bert.encoder.layer.1.output.LayerNorm.weight");
+        double mean = 0;
+        for (float x : norm) {
+            mean += x / norm.length;
+        }
+        assertThat(mean).isCloseTo(1.0, within(0.1));
+        assertThat(std(norm)).isCloseTo(0.1, within(0.06));
+    }
+
+    @Test
     void theSameSeedWritesTheSameFolderAndAnotherSeedOtherWeights(@TempDir Path tmp) throws Exception {
         TinyModels.write(TinyModels.Head.CAPTION, TinyModels.DEFAULT_SEED, tmp.resolve("again"));
         TinyModels.write(TinyModels.Head.CAPTION, 1, tmp.resolve("other"));
