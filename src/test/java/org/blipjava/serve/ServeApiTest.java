@@ -289,35 +289,35 @@ class ServeApiTest {
 
     @Test
     void badFieldsModelsAndOptionsAreRefusedWith4xx() {
-        assertThat(client.postJson("/v1/caption", withImage("tiny_17x9.png").put("model", "nope")).errorCode())
+        assertThat(client.postJson("/v1/caption", withImage(ServeTesting.TINY).put("model", "nope")).errorCode())
                 .isEqualTo("unknown_model");
-        Response wrongTask = client.postJson("/v1/caption", withImage("tiny_17x9.png").put("model", "tiny-itm"));
+        Response wrongTask = client.postJson("/v1/caption", withImage(ServeTesting.TINY).put("model", "tiny-itm"));
         assertThat(wrongTask.status()).isEqualTo(400);
         assertThat(wrongTask.errorCode()).isEqualTo("unsupported_task");
 
-        ObjectNode typo = withImage("tiny_17x9.png");
+        ObjectNode typo = withImage(ServeTesting.TINY);
         typo.putObject("options").put("num_beam", 3);
         Response t = client.postJson("/v1/caption", typo);
         assertThat(t.errorCode()).isEqualTo("bad_option");
         assertThat(t.json().path("error").path("message").asText()).contains("num_beam");
-        ObjectNode negative = withImage("tiny_17x9.png");
+        ObjectNode negative = withImage(ServeTesting.TINY);
         negative.putObject("options").put("num_beams", -1);
         assertThat(client.postJson("/v1/caption", negative).errorCode()).isEqualTo("bad_option");
-        ObjectNode huge = withImage("tiny_17x9.png");
+        ObjectNode huge = withImage(ServeTesting.TINY);
         huge.putObject("options").put("num_beams", 50);
         assertThat(client.postJson("/v1/caption", huge).errorCode()).isEqualTo("bad_option");
-        ObjectNode tooLong = withImage("tiny_17x9.png");
+        ObjectNode tooLong = withImage(ServeTesting.TINY);
         tooLong.putObject("options").put("max_length", 1000);
         Response tl = client.postJson("/v1/caption", tooLong);
         assertThat(tl.status()).isEqualTo(400);
         assertThat(tl.json().path("error").path("message").asText()).contains("positions");
 
-        Response longText = client.postJson("/v1/vqa", withImage("tiny_17x9.png").put("question", "why ".repeat(400)));
+        Response longText = client.postJson("/v1/vqa", withImage(ServeTesting.TINY).put("question", "why ".repeat(400)));
         assertThat(longText.status()).isEqualTo(400);
         assertThat(longText.errorCode()).isEqualTo("text_too_long");
-        assertThat(client.postJson("/v1/vqa", withImage("tiny_17x9.png")).errorCode()).isEqualTo("missing_field");
-        assertThat(client.postJson("/v1/match", withImage("tiny_17x9.png")).errorCode()).isEqualTo("missing_field");
-        assertThat(client.postJson("/v1/match", withImage("tiny_17x9.png").put("texts", "not an array")).errorCode())
+        assertThat(client.postJson("/v1/vqa", withImage(ServeTesting.TINY)).errorCode()).isEqualTo("missing_field");
+        assertThat(client.postJson("/v1/match", withImage(ServeTesting.TINY)).errorCode()).isEqualTo("missing_field");
+        assertThat(client.postJson("/v1/match", withImage(ServeTesting.TINY).put("texts", "not an array")).errorCode())
                 .isEqualTo("bad_field");
 
         Response badJson = client.postRaw("/v1/caption", "application/json", "{".getBytes(StandardCharsets.UTF_8));
@@ -348,10 +348,10 @@ class ServeApiTest {
                     Base64.getEncoder().encodeToString(pngHeader(200, 200))));
             assertThat(over.status()).isEqualTo(413);
             assertThat(over.errorCode()).isEqualTo("image_too_large");
-            ObjectNode three = withImage("tiny_17x9.png");
+            ObjectNode three = withImage(ServeTesting.TINY);
             three.putArray("texts").add("a").add("b").add("c");
             assertThat(c.postJson("/v1/match", three.put("model", "tiny-itm")).errorCode()).isEqualTo("too_many_texts");
-            assertThat(c.postJson("/v1/caption", withImage("tiny_17x9.png").put("prompt", "x".repeat(21))).errorCode())
+            assertThat(c.postJson("/v1/caption", withImage(ServeTesting.TINY).put("prompt", "x".repeat(21))).errorCode())
                     .isEqualTo("text_too_long");
             assertThat(c.postJson("/v1/search", JSON.createObjectNode().put("text", "a")).errorCode()).isEqualTo("no_index");
         }
@@ -372,7 +372,7 @@ class ServeApiTest {
             assertThat(new Client(keyed.port(), Map.of("Authorization", "Bearer s3cret")).get("/v1/models").status())
                     .isEqualTo(200);
             assertThat(new Client(keyed.port(), Map.of("X-API-Key", "s3cret"))
-                    .postJson("/v1/caption", withImage("tiny_17x9.png")).status()).isEqualTo(200);
+                    .postJson("/v1/caption", withImage(ServeTesting.TINY)).status()).isEqualTo(200);
         }
     }
 
@@ -396,7 +396,7 @@ class ServeApiTest {
         try (BlipServer slow = BlipServer.start(models, null, ServeOptions.defaults().withAddress("127.0.0.1", 0)
                 .withBatching(8, Duration.ofMillis(200), 8, 1).withRequestTimeout(Duration.ofMillis(50)))) {
             Client c = new Client(slow.port());
-            Response r = c.postJson("/v1/caption", withImage("tiny_17x9.png"));
+            Response r = c.postJson("/v1/caption", withImage(ServeTesting.TINY));
             assertThat(r.status()).isEqualTo(504);
             assertThat(r.errorCode()).isEqualTo("timeout");
             assertThat(c.get("/healthz").status()).isEqualTo(200);
@@ -411,13 +411,13 @@ class ServeApiTest {
             List<Future<Response>> good = new ArrayList<>();
             List<Future<Response>> bad = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
-                good.add(pool.submit(() -> client.postJson("/v1/caption", withImage("tiny_17x9.png"))));
-                ObjectNode b = withImage("tiny_17x9.png");
+                good.add(pool.submit(() -> client.postJson("/v1/caption", withImage(ServeTesting.TINY))));
+                ObjectNode b = withImage(ServeTesting.TINY);
                 b.putObject("options").put("max_length", 1000);
                 bad.add(pool.submit(() -> client.postJson("/v1/caption", b)));
                 bad.add(pool.submit(() -> client.postMultipart("/v1/caption", Map.of(), "x", new byte[] {1, 2, 3})));
             }
-            String expected = blip.caption(List.of(decoded("tiny_17x9.png")), null, blip.generationDefaults()).get(0).text();
+            String expected = blip.caption(List.of(decoded(ServeTesting.TINY)), null, blip.generationDefaults()).get(0).text();
             for (Future<Response> f : good) {
                 assertThat(f.get().status()).isEqualTo(200);
                 assertThat(f.get().json().path("caption").asText()).isEqualTo(expected);

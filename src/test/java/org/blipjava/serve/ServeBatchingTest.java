@@ -153,12 +153,12 @@ class ServeBatchingTest {
             List<java.util.concurrent.Callable<Response>> calls = new ArrayList<>();
             for (int i = 0; i < n; i++) {
                 String prompt = "picture " + i;
-                calls.add(() -> c.postJson("/v1/caption", withImage("tiny_17x9.png").put("prompt", prompt)));
+                calls.add(() -> c.postJson("/v1/caption", withImage(ServeTesting.TINY).put("prompt", prompt)));
             }
             List<Response> rs = concurrently(calls);
             int ok = 0;
             int busy = 0;
-            RgbImage image = decoded("tiny_17x9.png");
+            RgbImage image = decoded(ServeTesting.TINY);
             for (int i = 0; i < n; i++) {
                 Response r = rs.get(i);
                 if (r.status() == 200) {
@@ -192,7 +192,7 @@ class ServeBatchingTest {
         try {
             List<Future<Response>> inFlight = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
-                inFlight.add(pool.submit(() -> c.postJson("/v1/caption", withImage("tiny_17x9.png"))));
+                inFlight.add(pool.submit(() -> c.postJson("/v1/caption", withImage(ServeTesting.TINY))));
             }
             // Wait until all four are queued (they sit out the 500 ms window), then stop.
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);

@@ -26,12 +26,20 @@ import org.blipjava.tasks.LoadOptions;
 import org.blipjava.testing.Fixtures;
 import org.blipjava.testing.Fixtures.FixtureSet;
 
-/** What the serve tests share: the tiny fixture models, an index of fixture images, an HTTP client on loopback. */
+/**
+ * What the serve tests share: the tiny fixture models, images of several formats and sizes that the
+ * tests render themselves (so no test depends on which images a fixture set holds), an index of
+ * them, an HTTP client on loopback.
+ */
 final class ServeTesting {
     static final ObjectMapper JSON = new ObjectMapper();
-    /** Fixture images of several formats and sizes. */
+    /** The indexed images: several formats and sizes, each named by what it is. */
     static final List<String> IMAGES = List.of("rgb_640x480.png", "photo_512x384.jpg", "gray_200x150.png",
-            "palette_64x64.gif", "rgba_128x128.png", "progressive_320x240.jpg", "plain_50x40.bmp", "lossless_70x50.webp");
+            "palette_64x64.gif", "rgba_128x128.png", "progressive_320x240.jpg", "plain_50x40.bmp");
+    /** A small odd-sized image for requests whose result does not matter. */
+    static final String TINY = "tiny_17x9.png";
+
+    private static Path imageDir;
 
     private ServeTesting() {}
 
@@ -47,8 +55,88 @@ final class ServeTesting {
                 blip.model("tiny-itm").toString(), clip.model("tiny-clip-openai").toString()), LoadOptions.defaults().withThreads(1));
     }
 
-    static Path image(String name) {
-        return blipSet().image(name);
+    /** One of {@link #IMAGES} or {@link #TINY}, rendered on first use. */
+    static synchronized Path image(String name) {
+        if (imageDir == null) {
+            try {
+                Path dir = Files.createTempDirectory("blip-serve-images");
+                for (String n : IMAGES) {
+                    render(dir, n);
+                }
+                render(dir, TINY);
+                imageDir = dir;
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+        Path p = imageDir.resolve(name);
+        if (!Files.isRegularFile(p)) {
+            throw new IllegalArgumentException("no test image " + name);
+        }
+        return p;
+    }
+
+    /**
+     * Renders {@code kind_WxH.ext}: random coloured shapes (seeded by the name, so every image
+     * differs) in the colour model the kind names, written in the format the extension names.
+     */
+    private static void render(Path dir, String name) throws IOException {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("([a-z]+)_(\\d+)x(\\d+)\\.([a-z]+)").matcher(name);
+        if (!m.matches()) {
+            throw new IllegalArgumentException(name);
+        }
+        String kind = m.group(1);
+        int w = Integer.parseInt(m.group(2));
+        int h = Integer.parseInt(m.group(3));
+        String ext = m.group(4);
+        java.util.Random rnd = new java.util.Random(name.hashCode());
+        java.awt.image.BufferedImage rgb = new java.awt.image.BufferedImage(w, h,
+                kind.equals("rgba") ? java.awt.image.BufferedImage.TYPE_INT_ARGB : java.awt.image.BufferedImage.TYPE_INT_RGB);
+        java.awt.Graphics2D g = rgb.createGraphics();
+        try {
+            g.setPaint(new java.awt.GradientPaint(0, 0, new java.awt.Color(rnd.nextInt(0xffffff)), w, h,
+                    new java.awt.Color(rnd.nextInt(0xffffff))));
+            g.fillRect(0, 0, w, h);
+            for (int i = 0; i < 6; i++) {
+                g.setColor(new java.awt.Color(rnd.nextInt(0xffffff) | (kind.equals("rgba") ? rnd.nextInt(256) << 24 : 0xff000000), true));
+                int x = rnd.nextInt(w);
+                int y = rnd.nextInt(h);
+                int s = 1 + rnd.nextInt(Math.max(1, Math.min(w, h) / 2));
+                if (rnd.nextBoolean()) {
+                    g.fillOval(x - s / 2, y - s / 2, s, s);
+                } else {
+                    g.fillRect(x - s / 2, y - s / 2, s, s);
+                }
+            }
+        } finally {
+            g.dispose();
+        }
+        java.awt.image.BufferedImage out = rgb;
+        if (kind.equals("gray") || kind.equals("palette")) {
+            out = new java.awt.image.BufferedImage(w, h, kind.equals("gray") ? java.awt.image.BufferedImage.TYPE_BYTE_GRAY
+                    : java.awt.image.BufferedImage.TYPE_BYTE_INDEXED);
+            java.awt.Graphics2D c = out.createGraphics();
+            c.drawImage(rgb, 0, 0, null);
+            c.dispose();
+        }
+        Path file = dir.resolve(name);
+        String format = switch (ext) {
+            case "jpg" -> "jpeg";
+            default -> ext;
+        };
+        if (kind.equals("progressive")) {
+            javax.imageio.ImageWriter writer = javax.imageio.ImageIO.getImageWritersByFormatName("jpeg").next();
+            javax.imageio.ImageWriteParam param = writer.getDefaultWriteParam();
+            param.setProgressiveMode(javax.imageio.ImageWriteParam.MODE_DEFAULT);
+            try (javax.imageio.stream.ImageOutputStream ios = javax.imageio.ImageIO.createImageOutputStream(file.toFile())) {
+                writer.setOutput(ios);
+                writer.write(null, new javax.imageio.IIOImage(out, null, null), param);
+            } finally {
+                writer.dispose();
+            }
+        } else if (!javax.imageio.ImageIO.write(out, format, file.toFile())) {
+            throw new IOException("no ImageIO writer for " + format);
+        }
     }
 
     static byte[] bytes(String name) {
