@@ -22,6 +22,39 @@ public record Batch(int[][] inputIds, int[][] attentionMask) {
         }
     }
 
+    /**
+     * Encoded rows padded on the right as the reference's tokenizers pad a batch.
+     *
+     * @param rows      the ids of each text (already truncated)
+     * @param maxLength the length {@link Padding#MAX_LENGTH} pads to; {@code Integer.MAX_VALUE} when the
+     *                  tokenizer has none (MAX_LENGTH is then refused, naming {@code tokenizer})
+     * @param padId     the pad token's id
+     */
+    static Batch padded(int[][] rows, Padding padding, int maxLength, int padId, Object tokenizer) {
+        int target = switch (padding) {
+            case NONE -> 0;
+            case LONGEST -> java.util.Arrays.stream(rows).mapToInt(r -> r.length).max().orElse(0);
+            case MAX_LENGTH -> {
+                if (maxLength == Integer.MAX_VALUE) {
+                    throw new IllegalArgumentException("Padding.MAX_LENGTH needs a maxLength: tokenizer "
+                            + tokenizer + " has no model_max_length");
+                }
+                yield maxLength;
+            }
+        };
+        int pad = padding == Padding.NONE ? 0 : padId;
+        int[][] ids = new int[rows.length][];
+        int[][] mask = new int[rows.length][];
+        for (int i = 0; i < rows.length; i++) {
+            int len = Math.max(rows[i].length, target);
+            ids[i] = java.util.Arrays.copyOf(rows[i], len);
+            java.util.Arrays.fill(ids[i], rows[i].length, len, pad);
+            mask[i] = new int[len];
+            java.util.Arrays.fill(mask[i], 0, rows[i].length, 1);
+        }
+        return new Batch(ids, mask);
+    }
+
     /** Number of rows (texts). */
     public int size() {
         return inputIds.length;

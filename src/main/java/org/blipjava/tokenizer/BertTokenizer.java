@@ -211,29 +211,9 @@ public final class BertTokenizer {
             }
             rows[i] = maxLength == null ? encode(text) : encode(text, maxLength);
         }
-        int target = switch (padding) {
-            case NONE -> 0;
-            case LONGEST -> Arrays.stream(rows).mapToInt(r -> r.length).max().orElse(0);
-            case MAX_LENGTH -> {
-                int m = maxLength != null ? maxLength : modelMaxLength;
-                if (m == Integer.MAX_VALUE) {
-                    throw new IllegalArgumentException("Padding.MAX_LENGTH needs a maxLength: tokenizer "
-                            + dir + " has no model_max_length");
-                }
-                yield m;
-            }
-        };
-        int pad = padding == Padding.NONE ? 0 : padTokenId();
-        int[][] ids = new int[rows.length][];
-        int[][] mask = new int[rows.length][];
-        for (int i = 0; i < rows.length; i++) {
-            int len = Math.max(rows[i].length, target);
-            ids[i] = Arrays.copyOf(rows[i], len);
-            Arrays.fill(ids[i], rows[i].length, len, pad);
-            mask[i] = new int[len];
-            Arrays.fill(mask[i], 0, rows[i].length, 1);
-        }
-        return new Batch(ids, mask);
+        // padTokenId() is only asked for when padding: a tokenizer without a pad token can still encode.
+        return Batch.padded(rows, padding, maxLength != null ? maxLength : modelMaxLength,
+                padding == Padding.NONE ? 0 : padTokenId(), dir);
     }
 
     /**

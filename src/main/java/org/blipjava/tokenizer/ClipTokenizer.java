@@ -402,28 +402,8 @@ public final class ClipTokenizer {
             }
             rows[i] = encode(text, limit);
         }
-        int target = switch (padding) {
-            case NONE -> 0;
-            case LONGEST -> Arrays.stream(rows).mapToInt(r -> r.length).max().orElse(0);
-            case MAX_LENGTH -> {
-                if (limit == Integer.MAX_VALUE) {
-                    throw new IllegalArgumentException("Padding.MAX_LENGTH needs a maxLength: tokenizer "
-                            + dir + " has no model_max_length");
-                }
-                yield limit;
-            }
-        };
-        int pad = padding == Padding.NONE ? 0 : padTokenId();
-        int[][] ids = new int[rows.length][];
-        int[][] mask = new int[rows.length][];
-        for (int i = 0; i < rows.length; i++) {
-            int len = Math.max(rows[i].length, target);
-            ids[i] = Arrays.copyOf(rows[i], len);
-            Arrays.fill(ids[i], rows[i].length, len, pad);
-            mask[i] = new int[len];
-            Arrays.fill(mask[i], 0, rows[i].length, 1);
-        }
-        return new Batch(ids, mask);
+        // padTokenId() is only asked for when padding: a tokenizer without a pad token can still encode.
+        return Batch.padded(rows, padding, limit, padding == Padding.NONE ? 0 : padTokenId(), dir);
     }
 
     /**
