@@ -244,27 +244,7 @@ public final class BertTokenizer {
      */
     public String decode(int[] ids, boolean skipSpecialTokens) {
         List<String> tokens = convertIdsToTokens(ids, skipSpecialTokens);
-        List<String> subTexts = new ArrayList<>();
-        List<String> current = new ArrayList<>();
-        for (String token : tokens) {
-            if (legacyAddedTokens.contains(token)) {
-                if (!current.isEmpty()) {
-                    String s = joinWordPieces(current);
-                    if (!s.isEmpty()) {
-                        subTexts.add(s);
-                    }
-                    current.clear();
-                }
-                subTexts.add(token);
-            } else {
-                current.add(token);
-            }
-        }
-        if (!current.isEmpty()) {
-            subTexts.add(joinWordPieces(current));
-        }
-        String text = String.join(" ", subTexts);
-        return cleanUpTokenizationSpaces ? cleanUpTokenization(text) : text;
+        return DecodedText.join(tokens, legacyAddedTokens, BertTokenizer::joinWordPieces, cleanUpTokenizationSpaces);
     }
 
     /**
@@ -303,13 +283,6 @@ public final class BertTokenizer {
     /** BERT's join: pieces separated by spaces, then every " ##" removed. */
     private static String joinWordPieces(List<String> tokens) {
         return CharClasses.pythonStrip(String.join(" ", tokens).replace(" ##", ""));
-    }
-
-    /** The reference's {@code clean_up_tokenization}. */
-    private static String cleanUpTokenization(String s) {
-        return s.replace(" .", ".").replace(" ?", "?").replace(" !", "!").replace(" ,", ",")
-                .replace(" ' ", "'").replace(" n't", "n't").replace(" 'm", "'m").replace(" 's", "'s")
-                .replace(" 've", "'ve").replace(" 're", "'re");
     }
 
     // ------------------------------------------------------------------ vocabulary and special tokens

@@ -559,30 +559,10 @@ public final class ClipTokenizer {
     public String decode(int[] ids, boolean skipSpecialTokens) {
         Objects.requireNonNull(ids, "ids");
         List<String> tokens = convertIdsToTokens(ids, skipSpecialTokens);
-        List<String> subTexts = new ArrayList<>();
-        List<String> current = new ArrayList<>();
-        for (String token : tokens) {
-            if (skipSpecialTokens && allSpecialTokens.contains(token)) {
-                continue;
-            }
-            if (legacyAddedTokens.contains(token)) {
-                if (!current.isEmpty()) {
-                    String s = tokensToString(current);
-                    if (!s.isEmpty()) {
-                        subTexts.add(s);
-                    }
-                    current.clear();
-                }
-                subTexts.add(token);
-            } else {
-                current.add(token);
-            }
+        if (skipSpecialTokens) {
+            tokens = tokens.stream().filter(t -> !allSpecialTokens.contains(t)).toList();
         }
-        if (!current.isEmpty()) {
-            subTexts.add(tokensToString(current));
-        }
-        String text = String.join(" ", subTexts);
-        return cleanUpTokenizationSpaces ? cleanUpTokenization(text) : text;
+        return DecodedText.join(tokens, legacyAddedTokens, this::tokensToString, cleanUpTokenizationSpaces);
     }
 
     /**
@@ -712,13 +692,6 @@ public final class ClipTokenizer {
                     + count + " invalid byte(s) starting with 0x" + Integer.toHexString(bytes[at] & 0xFF)
                     + " at byte " + at + " (the tokenizer config sets errors=\"strict\")");
         }
-    }
-
-    /** The reference's {@code clean_up_tokenization}. */
-    private static String cleanUpTokenization(String s) {
-        return s.replace(" .", ".").replace(" ?", "?").replace(" !", "!").replace(" ,", ",")
-                .replace(" ' ", "'").replace(" n't", "n't").replace(" 'm", "'m").replace(" 's", "'s")
-                .replace(" 've", "'ve").replace(" 're", "'re");
     }
 
     // ------------------------------------------------------------------ vocabulary and special tokens
