@@ -47,21 +47,8 @@ public record ImageProcessorConfig(
         if (resample == null) {
             throw new IllegalArgumentException("resample must not be null");
         }
-        imageMean = channels(imageMean, "imageMean");
-        imageStd = channels(imageStd, "imageStd");
-        for (double s : imageStd) {
-            if (s == 0.0) {
-                throw new IllegalArgumentException("imageStd must not contain 0");
-            }
-        }
-    }
-
-    private static double[] channels(double[] v, String what) {
-        if (v == null || v.length != 3) {
-            throw new IllegalArgumentException(what + " must have 3 values (R, G, B), got "
-                    + (v == null ? "null" : v.length));
-        }
-        return v.clone();
+        imageMean = PixelNormalizer.checkedMean(imageMean);
+        imageStd = PixelNormalizer.checkedStd(imageStd);
     }
 
     @Override

@@ -22,6 +22,30 @@ final class PixelNormalizer {
         this.std = new float[] {(float) std[0], (float) std[1], (float) std[2]};
     }
 
+    /** A copy of a config's per-channel mean, checked: three values (R, G, B). */
+    static double[] checkedMean(double[] v) {
+        return channels(v, "imageMean");
+    }
+
+    /** A copy of a config's per-channel std, checked: three values, none 0 (they divide). */
+    static double[] checkedStd(double[] v) {
+        double[] out = channels(v, "imageStd");
+        for (double s : out) {
+            if (s == 0.0) {
+                throw new IllegalArgumentException("imageStd must not contain 0");
+            }
+        }
+        return out;
+    }
+
+    private static double[] channels(double[] v, String what) {
+        if (v == null || v.length != 3) {
+            throw new IllegalArgumentException(what + " must have 3 values (R, G, B), got "
+                    + (v == null ? "null" : v.length));
+        }
+        return v.clone();
+    }
+
     /** Writes {@code image} as R, G and B planes ({@code [3, h, w]}) into {@code out} at {@code offset}. */
     void writeChannelFirst(RgbImage image, float[] out, int offset) {
         byte[] rgb = image.data();
