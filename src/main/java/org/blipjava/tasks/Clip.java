@@ -96,7 +96,7 @@ public final class Clip implements ImageTextModel {
 
     @Override
     public PixelValues pixels(List<RgbImage> images) {
-        return new PixelValues(processor.preprocessBatch(images), images.size(), processor.height(), processor.width());
+        return PixelValues.of(processor, images);
     }
 
     @Override

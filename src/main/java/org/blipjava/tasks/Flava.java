@@ -89,7 +89,7 @@ public final class Flava implements ImageTextModel {
 
     @Override
     public PixelValues pixels(List<RgbImage> images) {
-        return new PixelValues(processor.preprocessBatch(images), images.size(), processor.height(), processor.width());
+        return PixelValues.of(processor, images);
     }
 
     /** The image encoder's output for preprocessed images. */

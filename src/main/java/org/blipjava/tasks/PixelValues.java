@@ -16,4 +16,9 @@ public record PixelValues(float[] values, int count, int height, int width) {
                     + count + ", 3, " + height + ", " + width + "]");
         }
     }
+
+    /** Images preprocessed by {@code processor} as one batch. */
+    public static PixelValues of(org.blipjava.image.ImageProcessor processor, java.util.List<org.blipjava.image.RgbImage> images) {
+        return new PixelValues(processor.preprocessBatch(images), images.size(), processor.height(), processor.width());
+    }
 }
