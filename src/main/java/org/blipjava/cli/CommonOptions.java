@@ -45,4 +45,17 @@ final class CommonOptions {
                     "--threads must be at least 1, got " + threads);
         }
     }
+
+    /**
+     * How models are loaded with these options: revision, threads, weight precision, and download
+     * bars on a terminal unless --no-progress. Call after {@link #validate}.
+     */
+    org.blipjava.tasks.LoadOptions loadOptions() {
+        boolean bars = !noProgress && org.blipjava.hub.ConsoleProgressListener.stderrIsTerminal();
+        return org.blipjava.tasks.LoadOptions.defaults().withRevision(revision)
+                .withThreads(threads == null ? 0 : threads)
+                .withPrecision(org.blipjava.tensor.WeightPrecision.parse(dtype))
+                .withListener(bars ? org.blipjava.hub.ConsoleProgressListener.forStderr(true)
+                        : org.blipjava.hub.DownloadListener.NONE);
+    }
 }

@@ -15,8 +15,6 @@ import org.blipjava.data.CaptionDatasets;
 import org.blipjava.data.CaptionSample;
 import org.blipjava.data.Dataset;
 import org.blipjava.data.Skipped;
-import org.blipjava.hub.ConsoleProgressListener;
-import org.blipjava.hub.DownloadListener;
 import org.blipjava.image.RgbImage;
 import org.blipjava.metrics.Meteor;
 import org.blipjava.report.ModelComparison;
@@ -32,7 +30,6 @@ import org.blipjava.tasks.ImageTextModel;
 import org.blipjava.tasks.LoadOptions;
 import org.blipjava.tasks.ModelKind;
 import org.blipjava.tasks.TaskException;
-import org.blipjava.tensor.WeightPrecision;
 import org.blipjava.training.ShapesData;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -114,11 +111,7 @@ final class CompareCommand implements Callable<Integer> {
         }
         List<String> errors = new ArrayList<>();
         ModelComparison.Study study = readStudy(data, errors);
-        LoadOptions options = LoadOptions.defaults().withRevision(common.revision)
-                .withThreads(common.threads == null ? 0 : common.threads)
-                .withPrecision(WeightPrecision.parse(common.dtype))
-                .withListener(!common.noProgress && ConsoleProgressListener.stderrIsTerminal()
-                        ? ConsoleProgressListener.forStderr(true) : DownloadListener.NONE);
+        LoadOptions options = common.loadOptions();
         List<EmbeddingResult> embedded = new ArrayList<>();
         List<CaptionResult> captioned = new ArrayList<>();
         Meteor meteor = null;

@@ -16,13 +16,11 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.blipjava.hub.ConsoleProgressListener;
-import org.blipjava.hub.DownloadListener;
 import org.blipjava.image.RgbImage;
 import org.blipjava.tasks.Blip;
 import org.blipjava.tasks.ImageTextModel;
 import org.blipjava.tasks.LoadOptions;
 import org.blipjava.tasks.TaskException;
-import org.blipjava.tensor.WeightPrecision;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -87,11 +85,7 @@ abstract class ModelCommand implements Callable<Integer> {
         if (done != null) {
             return done;
         }
-        LoadOptions options = LoadOptions.defaults().withRevision(common.revision)
-                .withThreads(common.threads == null ? 0 : common.threads)
-                .withPrecision(WeightPrecision.parse(common.dtype));
-        // Download bars only on a terminal and never with --no-progress.
-        options = options.withListener(showProgress() ? ConsoleProgressListener.forStderr(true) : DownloadListener.NONE);
+        LoadOptions options = common.loadOptions();
         try (ImageTextModel loaded = ImageTextModel.load(model == null ? defaultModel() : model, options)) {
             return run(loaded);
         }
