@@ -20,7 +20,6 @@ import org.blipjava.retrieval.RetrievalMetrics;
 import org.blipjava.tasks.Blip;
 import org.blipjava.tasks.GeneratedText;
 import org.blipjava.tasks.ImageTextModel;
-import org.blipjava.tasks.MatchScores;
 
 /**
  * The seed comparison of vision-language models: each model embeds the same categorized images
@@ -153,9 +152,11 @@ public final class ModelComparison {
         Similarity itm = null;
         if (model.hasMatchHead()) {
             float[][] scores = new float[images.length][];
-            for (int i = 0; i < images.length; i++) {
-                MatchScores m = model.match(List.of(study.images().get(i)), study.texts());
-                scores[i] = m.itm()[0];
+            // A batch of images against every text per call: the texts are encoded once per batch.
+            for (int start = 0; start < images.length; start += batchSize) {
+                int end = Math.min(images.length, start + batchSize);
+                float[][] batchItm = model.match(study.images().subList(start, end), study.texts()).itm();
+                System.arraycopy(batchItm, 0, scores, start, end - start);
             }
             itm = Similarity.of(scores, links);
         }
